@@ -1,0 +1,68 @@
+# pchat — the Makefile only wraps Meson and Ninja (and installs what is missing).
+#
+#   make          build build/pchatd and build/pchatctl
+#   make run      build and start pchatd on its embedded default
+#   make check    build under ASan/UBSan and run every test + format check
+#   make bench    run the benchmarks and print the figures
+#   make deps     install missing Debian packages (apt-get, as root)
+#   make format   reformat the C sources with clang-format
+
+BUILD      ?= build
+SANBUILD   ?= build-san
+PYTHON     ?= /usr/bin/python3
+DEB_PKGS   := build-essential meson ninja-build pkg-config libevent-dev libssl-dev \
+              libsqlite3-dev sqlite3 libsodium-dev libxml2-dev libjansson-dev libinih-dev \
+              libcmocka-dev python3-pytest clang-format openssl weechat-headless tmux ii irssi
+C_SOURCES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src tests bench -name '*.[ch]')
+
+.PHONY: all build run check unit integration format-check format deps bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install:$$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(BUILD)/build.ninja: | deps
+	meson setup $(BUILD) --buildtype=debugoptimized
+
+$(SANBUILD)/build.ninja: | deps
+	meson setup $(SANBUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: build
+	$(BUILD)/pchatd
+
+unit: $(SANBUILD)/build.ninja
+	ninja -C $(SANBUILD)
+	meson test -C $(SANBUILD) --print-errorlogs
+
+integration: $(SANBUILD)/build.ninja
+	ninja -C $(SANBUILD)
+	PCHAT_BUILD=$(abspath $(SANBUILD)) $(PYTHON) -m pytest -q tests/integration
+
+check: format-check unit integration
+
+format-check: | deps
+	@bad=""; for f in $(C_SOURCES); do \
+	  clang-format --dry-run --Werror "$$f" >/dev/null 2>&1 || bad="$$bad $$f"; \
+	done; \
+	if [ -n "$$bad" ]; then echo "not clang-formatted (run 'make format'):$$bad" >&2; exit 1; fi; \
+	echo "format: ok"
+
+format:
+	clang-format -i $(C_SOURCES)
+
+bench: build
+	bench/run.sh $(abspath $(BUILD))
+
+clean:
+	rm -rf $(BUILD) $(SANBUILD)

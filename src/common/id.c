@@ -1,0 +1,38 @@
+/*
+ * id.c — time-ordered random ids.
+ */
+#include "common/id.h"
+
+#include <sodium.h>
+
+static const char crockford[] = "0123456789abcdefghjkmnpqrstvwxyz";
+
+void id_random(void *buf, unsigned n)
+{
+	randombytes_buf(buf, n);
+}
+
+void id_new(int64_t ms, char out[ID_LEN + 1])
+{
+	uint8_t b[16];
+	uint64_t t = (uint64_t)ms;
+	int bit = 0;
+
+	for (int i = 0; i < 6; i++)
+		b[i] = (uint8_t)(t >> (40 - 8 * i));
+	randombytes_buf(b + 6, 10);
+	/* 128 bits -> 26 base32 digits (130 bits; the first digit holds 3). */
+	for (int i = 0; i < ID_LEN; i++) {
+		int v = 0;
+
+		for (int k = 0; k < 5; k++, bit++) {
+			int src = bit - 2; /* two leading zero bits */
+
+			v <<= 1;
+			if (src >= 0)
+				v |= (b[src / 8] >> (7 - src % 8)) & 1;
+		}
+		out[i] = crockford[v];
+	}
+	out[ID_LEN] = '\0';
+}

@@ -1,0 +1,77 @@
+/*
+ * config.h — pchatd/pchatctl configuration: one INI file (inih), then the
+ * command-line flags on top. Every key is documented, with its default, in
+ * docs/configuration.md; an unknown key or a bad value is an error that
+ * names the file and line.
+ */
+#ifndef PCHAT_CORE_CONFIG_H
+#define PCHAT_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_LISTEN 16   /* listeners */
+#define CONFIG_PATH_MAX   1024 /* bytes of a path or URL, with NUL */
+
+struct config_listen {
+	char addr[256]; /* host or IP literal (IPv6 without brackets) */
+	uint16_t port;  /* TCP port */
+	bool tls;       /* TLS listener ("tls://" prefix) */
+};
+
+struct config {
+	/* [server] */
+	char server_name[256];                          /* name in prefixes and 001-005 */
+	char network[64];                               /* NETWORK= in ISUPPORT */
+	char data_dir[CONFIG_PATH_MAX];                 /* default ./pchat-data */
+	char motd_file[CONFIG_PATH_MAX];                /* "" = built-in MOTD */
+	struct config_listen listen[CONFIG_MAX_LISTEN]; /* listeners */
+	int n_listen;                                   /* listeners in use */
+	/* [tls] */
+	char tls_cert[CONFIG_PATH_MAX]; /* "" = DATA_DIR/tls/cert.pem (generated) */
+	char tls_key[CONFIG_PATH_MAX];  /* "" = DATA_DIR/tls/key.pem (generated) */
+	/* [database] */
+	char db_url[CONFIG_PATH_MAX]; /* "" = sqlite:DATA_DIR/pchat.db */
+	/* [auth] */
+	bool allow_guests;       /* NICK/USER without SASL (no account) */
+	int scram_iterations;    /* PBKDF2 iterations for new SCRAM keys */
+	int argon2_opslimit;     /* Argon2id passes for new hashes */
+	int argon2_memlimit_kib; /* Argon2id memory for new hashes, KiB */
+	int auth_fail_delay_ms;  /* first delay after a failed login, doubles */
+	/* [limits] */
+	int max_clients;        /* connections accepted at once */
+	int sendq;              /* bytes queued to a client before it is dropped */
+	int flood_rate;         /* sustained commands per second (0 = no flood control) */
+	int flood_burst;        /* commands accepted at once before holding back */
+	int flood_kill_seconds; /* backlog (seconds of penalty) that disconnects */
+	int ping_interval;      /* seconds of silence before the server PINGs */
+	int ping_timeout;       /* seconds to answer that PING */
+	int register_timeout;   /* seconds to finish registration */
+	/* [chat] */
+	int default_history; /* lines replayed on JOIN without chathistory (0-500) */
+	/* [log] */
+	char log_level[16]; /* debug, info, warn, error */
+};
+
+/* Fill cfg with the built-in defaults (the embedded mode). */
+void config_defaults(struct config *cfg);
+
+/*
+ * Read path over cfg (keys not in the file keep their value). Returns 0, or
+ * -1 with a message "FILE:LINE: what is wrong" in err.
+ */
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
+
+/*
+ * Parse "[tls://]ADDR:PORT" ("[::1]:6667" for IPv6) into l. 0 or -1.
+ */
+int config_parse_listen(const char *spec, struct config_listen *l);
+
+/*
+ * Finish the configuration after file and flags: fill paths derived from
+ * data_dir (database URL, TLS files). Always succeeds.
+ */
+void config_finish(struct config *cfg);
+
+#endif
