@@ -1,5 +1,398 @@
-/* placeholder: being written */
-int main(void)
+/*
+ * pchatd.c — the chat server's main: configuration, data directory, the
+ * store, the first administrator, listeners, signals, the loop.
+ *
+ * It wires the layers together and does nothing else: no IRC, no SQL here.
+ */
+#include "chat/password.h"
+#include "common/log.h"
+#include "common/mailbox.h"
+#include "common/str.h"
+#include "common/workq.h"
+#include "common/xmalloc.h"
+#include "core/config.h"
+#include "core/net.h"
+#include "irc/irc.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EXIT_CONFIG 2 /* bad configuration or command line */
+#define EXIT_START  3 /* could not start (database, listener, TLS) */
+
+struct server {
+	struct config cfg;                                  /* configuration in force */
+	const char *config_path;                            /* -c FILE, or NULL */
+	struct config_listen cli_listen[CONFIG_MAX_LISTEN]; /* --listen flags */
+	int n_cli_listen;                                   /* how many */
+	const char *cli_data_dir;                           /* --data-dir */
+	const char *cli_database;                           /* --database */
+	const char *cli_log_level;                          /* --log-level */
+	struct event_base *base;                            /* the loop */
+	struct mailbox *mb;                                 /* store/worker completions */
+	struct store *store;                                /* chat database */
+	struct workq *workq;                                /* password hashing */
+	struct net *net;                                    /* listeners and connections */
+	struct irc *irc;                                    /* the IRC face */
+	struct event *sig_term;                             /* SIGTERM */
+	struct event *sig_int;                              /* SIGINT */
+	struct event *sig_hup;                              /* SIGHUP */
+	bool stopping;                                      /* shutdown under way */
+};
+
+static const char usage_text[] =
+    "NAME\n"
+    "    pchatd - the pchat persistent chat server (IRC + IRCv3)\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    pchatd [-c FILE] [--listen [tls://]ADDR:PORT]... [--data-dir DIR]\n"
+    "           [--database URL] [--log-level LEVEL]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    With no arguments pchatd runs on its embedded default: data (SQLite)\n"
+    "    in ./pchat-data, plain IRC on 127.0.0.1:6667 and TLS on 127.0.0.1:6697\n"
+    "    with a self-signed certificate generated into the data directory.\n"
+    "    The first start on an empty data directory creates the administrator\n"
+    "    account 'admin' and writes its password to DATA_DIR/admin.password.\n"
+    "    Flags override the configuration file.\n"
+    "\n"
+    "OPTIONS\n"
+    "    -c, --config FILE      INI configuration file (docs/configuration.md)\n"
+    "    -l, --listen SPEC      listener, repeatable: 127.0.0.1:6667, tls://[::1]:6697\n"
+    "                           (replaces the listeners of the defaults and the file)\n"
+    "    -d, --data-dir DIR     data directory (default ./pchat-data)\n"
+    "        --database URL     chat database (default sqlite:DATA_DIR/pchat.db)\n"
+    "        --log-level LEVEL  debug, info, warn or error (default info)\n"
+    "    -h, --help             this text\n"
+    "    -V, --version          print the version\n"
+    "\n"
+    "SIGNALS\n"
+    "    SIGTERM, SIGINT  tell clients, flush, close cleanly, exit 0\n"
+    "    SIGHUP           reload the configuration file and TLS certificate\n"
+    "                     without dropping connections\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0 clean shutdown, 2 bad configuration or arguments, 3 could not start\n";
+
+static int parse_args(struct server *srv, int argc, char **argv)
 {
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},    {"listen", required_argument, NULL, 'l'},
+	    {"data-dir", required_argument, NULL, 'd'},  {"database", required_argument, NULL, 'D'},
+	    {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:l:d:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			srv->config_path = optarg;
+			break;
+		case 'd':
+			srv->cli_data_dir = optarg;
+			break;
+		case 'D':
+			srv->cli_database = optarg;
+			break;
+		case 'L':
+			srv->cli_log_level = optarg;
+			break;
+		case 'l':
+			if (srv->n_cli_listen == CONFIG_MAX_LISTEN ||
+			    config_parse_listen(optarg, &srv->cli_listen[srv->n_cli_listen]) != 0) {
+				fprintf(stderr,
+				        "pchatd: bad --listen '%s' (expected [tls://]ADDR:PORT)\n",
+				        optarg);
+				return -1;
+			}
+			srv->n_cli_listen++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case 'V':
+			printf("pchatd %s\n", PCHAT_VERSION);
+			exit(0);
+		default:
+			fputs("Try 'pchatd --help'.\n", stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pchatd: unexpected argument '%s'. Try 'pchatd --help'.\n",
+		        argv[optind]);
+		return -1;
+	}
 	return 0;
+}
+
+/* Defaults, then the file, then the flags, then derived paths. */
+static int load_config(struct server *srv, struct config *cfg)
+{
+	char err[512];
+	enum log_level lvl;
+
+	config_defaults(cfg);
+	if (srv->config_path && config_load(cfg, srv->config_path, err, sizeof(err)) != 0) {
+		log_error("config", "%s", err);
+		return -1;
+	}
+	if (srv->n_cli_listen) {
+		memcpy(cfg->listen, srv->cli_listen, sizeof(srv->cli_listen));
+		cfg->n_listen = srv->n_cli_listen;
+	}
+	if (srv->cli_data_dir)
+		str_copy(cfg->data_dir, srv->cli_data_dir, sizeof(cfg->data_dir));
+	if (srv->cli_database)
+		str_copy(cfg->db_url, srv->cli_database, sizeof(cfg->db_url));
+	if (srv->cli_log_level)
+		str_copy(cfg->log_level, srv->cli_log_level, sizeof(cfg->log_level));
+	if (log_level_parse(cfg->log_level, &lvl) != 0) {
+		log_error("config", "unknown log level '%s' (debug, info, warn, error)",
+		          cfg->log_level);
+		return -1;
+	}
+	log_set_level(lvl);
+	config_finish(cfg);
+	return 0;
+}
+
+static void limits_from(const struct config *cfg, struct net_limits *lim)
+{
+	lim->max_clients = cfg->max_clients;
+	lim->sendq = cfg->sendq;
+	lim->flood_rate = cfg->flood_rate;
+	lim->flood_burst = cfg->flood_burst;
+	lim->flood_kill_seconds = cfg->flood_kill_seconds;
+	lim->ping_interval = cfg->ping_interval;
+	lim->ping_timeout = cfg->ping_timeout;
+}
+
+/* The first start on an empty database: an administrator with a random password. */
+static int bootstrap_admin(struct server *srv)
+{
+	struct store_conn *c = store_direct(srv->store);
+	struct store_account *all = NULL, a;
+	struct password_params pp;
+	char path[CONFIG_PATH_MAX + 32], pw[25];
+	size_t n = 0;
+	int fd, rc;
+
+	if (store_account_list(c, &all, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		store_account_free(&all[i]);
+	free(all);
+	if (n > 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(pw) - 1; i++)
+		pw[i] =
+		    "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"[randombytes_uniform(
+		        56)];
+	pw[sizeof(pw) - 1] = '\0';
+	memset(&a, 0, sizeof(a));
+	str_copy(a.name, "admin", sizeof(a.name));
+	a.admin = true;
+	a.chat_enabled = true;
+	pp.argon2_opslimit = srv->cfg.argon2_opslimit;
+	pp.argon2_memlimit_kib = srv->cfg.argon2_memlimit_kib;
+	pp.scram_iterations = srv->cfg.scram_iterations;
+	if (password_derive(pw, &pp, &a.pw_hash, &a.scram) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/admin.password", srv->cfg.data_dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+	rc = fd < 0 ? -1 : 0;
+	if (fd >= 0) {
+		if (dprintf(fd, "%s\n", pw) < 0 || fsync(fd) != 0)
+			rc = -1;
+		close(fd);
+	}
+	if (rc == 0)
+		rc = store_account_add(c, &a);
+	sodium_memzero(pw, sizeof(pw));
+	store_account_free(&a);
+	if (rc != 0) {
+		log_error("pchatd", "cannot create the administrator account (%s)", path);
+		return -1;
+	}
+	log_info("pchatd", "created administrator account 'admin'; its password is in %s", path);
+	return 0;
+}
+
+static int open_store(struct server *srv)
+{
+	struct store_options so;
+	char err[512];
+
+	memset(&so, 0, sizeof(so));
+	so.url = srv->cfg.db_url;
+	so.create = true;
+	so.mb = srv->mb;
+	srv->store = store_open(&so, err, sizeof(err));
+	if (!srv->store) {
+		log_error("pchatd", "%s", err);
+		return -1;
+	}
+	return bootstrap_admin(srv);
+}
+
+static bool any_tls(const struct config *cfg)
+{
+	for (int i = 0; i < cfg->n_listen; i++)
+		if (cfg->listen[i].tls)
+			return true;
+	return false;
+}
+
+static int start_net(struct server *srv)
+{
+	struct net_limits lim;
+	char err[512];
+
+	limits_from(&srv->cfg, &lim);
+	srv->net = net_new(srv->base, &lim);
+	if (any_tls(&srv->cfg) &&
+	    net_tls_load(srv->net, srv->cfg.tls_cert, srv->cfg.tls_key, err, sizeof(err)) != 0) {
+		log_error("tls", "%s", err);
+		return -1;
+	}
+	for (int i = 0; i < srv->cfg.n_listen; i++) {
+		if (net_listen(srv->net, &srv->cfg.listen[i], err, sizeof(err)) != 0) {
+			log_error("net", "%s", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)what;
+	if (srv->stopping) {
+		log_warn("pchatd", "second signal: exiting now");
+		event_base_loopbreak(srv->base);
+		return;
+	}
+	srv->stopping = true;
+	log_info("pchatd", "signal %d: shutting down", (int)sig);
+	irc_shutdown(srv->irc, "Server shutting down");
+	net_shutdown(srv->net, NULL);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct config cfg;
+	struct net_limits lim;
+	char err[512];
+
+	(void)sig;
+	(void)what;
+	log_info("pchatd", "SIGHUP: reloading configuration");
+	if (load_config(srv, &cfg) != 0) {
+		log_error("pchatd", "reload failed: keeping the configuration in force");
+		return;
+	}
+	limits_from(&cfg, &lim);
+	net_set_limits(srv->net, &lim);
+	if (any_tls(&cfg) &&
+	    net_tls_load(srv->net, cfg.tls_cert, cfg.tls_key, err, sizeof(err)) != 0)
+		log_error("tls", "reload: %s (keeping the old certificate)", err);
+	srv->cfg = cfg;
+	irc_reload(srv->irc, &cfg);
+}
+
+static int make_data_dir(const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		log_error("pchatd", "cannot create data directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		log_error("pchatd", "%s is not a directory", dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int run(struct server *srv)
+{
+	char err[256];
+
+	srv->base = event_base_new();
+	srv->mb = mailbox_new(srv->base);
+	if (make_data_dir(srv->cfg.data_dir) != 0 || open_store(srv) != 0)
+		return EXIT_START;
+	srv->workq = workq_new(2, srv->mb);
+	if (start_net(srv) != 0)
+		return EXIT_START;
+	srv->irc =
+	    irc_new(srv->base, &srv->cfg, srv->net, srv->store, srv->workq, err, sizeof(err));
+	if (!srv->irc) {
+		log_error("pchatd", "%s", err);
+		return EXIT_START;
+	}
+	srv->sig_term = evsignal_new(srv->base, SIGTERM, on_stop, srv);
+	srv->sig_int = evsignal_new(srv->base, SIGINT, on_stop, srv);
+	srv->sig_hup = evsignal_new(srv->base, SIGHUP, on_hup, srv);
+	event_add(srv->sig_term, NULL);
+	event_add(srv->sig_int, NULL);
+	event_add(srv->sig_hup, NULL);
+	log_info("pchatd", "pchatd %s ready (data in %s)", PCHAT_VERSION, srv->cfg.data_dir);
+	event_base_dispatch(srv->base);
+	log_info("pchatd", "stopped");
+	return 0;
+}
+
+/* Undo in reverse: completions still queued run while chat and IRC exist. */
+static void teardown(struct server *srv)
+{
+	if (srv->sig_term)
+		event_free(srv->sig_term);
+	if (srv->sig_int)
+		event_free(srv->sig_int);
+	if (srv->sig_hup)
+		event_free(srv->sig_hup);
+	workq_free(srv->workq);
+	store_close(srv->store);
+	mailbox_free(srv->mb);
+	irc_free(srv->irc);
+	net_free(srv->net);
+	if (srv->base)
+		event_base_free(srv->base);
+}
+
+int main(int argc, char **argv)
+{
+	static struct server srv;
+	int rc;
+
+	umask(077);
+	signal(SIGPIPE, SIG_IGN);
+	if (sodium_init() < 0) {
+		fputs("pchatd: libsodium failed to initialise\n", stderr);
+		return EXIT_START;
+	}
+	if (parse_args(&srv, argc, argv) != 0 || load_config(&srv, &srv.cfg) != 0)
+		return EXIT_CONFIG;
+	evthread_use_pthreads();
+	rc = run(&srv);
+	teardown(&srv);
+	return rc;
 }

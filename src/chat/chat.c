@@ -1,1 +1,434 @@
-/* placeholder: being written */
+/*
+ * chat.c — users, sessions, rooms and presence.
+ *
+ * Holds the in-memory picture of who is online and in which room; rooms are
+ * loaded from the store at start and fetched on demand. Messages are in
+ * post.c, authentication in auth.c. No IRC, no SQL here.
+ */
+#include "chat/chat_int.h"
+#include "common/log.h"
+#include "common/str.h"
+#include "common/timeutil.h"
+#include "common/xmalloc.h"
+#include "store/store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct chat *chat_new(const struct chat_params *p, const struct chat_sink *sink, void *sink_ctx)
+{
+	struct chat *ch = xcalloc(1, sizeof(*ch));
+
+	ch->p = *p;
+	ch->sink = *sink;
+	ch->sink_ctx = sink_ctx;
+	map_init(&ch->users);
+	map_init(&ch->rooms);
+	map_init(&ch->sessions);
+	map_init(&ch->auth_fails);
+	chat_auth_init(ch);
+	return ch;
+}
+
+static void room_free(struct chat_room *r)
+{
+	ptrvec_free(&r->members);
+	free(r);
+}
+
+static void user_free(struct chat_user *u)
+{
+	ptrvec_free(&u->sessions);
+	ptrvec_free(&u->rooms);
+	free(u);
+}
+
+void chat_free(struct chat *ch)
+{
+	struct map_entry *e;
+	size_t it;
+
+	if (!ch)
+		return;
+	for (e = map_first(&ch->sessions, &it); e; e = map_next(&ch->sessions, e, &it))
+		free(e->value);
+	for (e = map_first(&ch->users, &it); e; e = map_next(&ch->users, e, &it))
+		user_free(e->value);
+	for (e = map_first(&ch->rooms, &it); e; e = map_next(&ch->rooms, e, &it))
+		room_free(e->value);
+	map_clear(&ch->sessions);
+	map_clear(&ch->users);
+	map_clear(&ch->rooms);
+	chat_auth_free_all(ch);
+	free(ch);
+}
+
+void chat_session_key(uint64_t id, char out[17])
+{
+	snprintf(out, 17, "%016" PRIx64, id);
+}
+
+struct chat_room *chat_room_new(int64_t id, const char *name, const char *topic, int64_t created_ms,
+                                bool guests_allowed)
+{
+	struct chat_room *r = xcalloc(1, sizeof(*r));
+
+	r->id = id;
+	str_copy(r->name, name, sizeof(r->name));
+	str_lower(r->key, name, sizeof(r->key));
+	str_copy(r->topic, topic ? topic : "", sizeof(r->topic));
+	r->created_ms = created_ms;
+	r->topic_ms = created_ms;
+	r->guests_allowed = guests_allowed;
+	return r;
+}
+
+struct chat_room *chat_room_adopt(struct chat *ch, struct chat_room *room)
+{
+	struct chat_room *old = map_get(&ch->rooms, room->key);
+
+	if (old) {
+		room_free(room);
+		return old;
+	}
+	map_put(&ch->rooms, room->key, room);
+	return room;
+}
+
+/* Whether a category's allowed list lets guests in ("*" among the principals). */
+static bool allows_everyone(const char *allowed)
+{
+	const char *p = allowed;
+
+	while (p && *p) {
+		size_t n = strcspn(p, ",");
+
+		if (n == 1 && p[0] == '*')
+			return true;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+static struct chat_room *room_from_store(struct store_conn *c, const struct store_room *sr)
+{
+	struct store_category cat;
+	bool everyone = false;
+
+	memset(&cat, 0, sizeof(cat));
+	if (store_category_get(c, sr->category, &cat) == 0) {
+		everyone = allows_everyone(cat.allowed);
+		store_category_free(&cat);
+	}
+	return chat_room_new(sr->id, sr->name, sr->description, sr->created_ms, everyone);
+}
+
+int chat_load(struct chat *ch)
+{
+	struct store_conn *c = store_direct(ch->p.store);
+	struct store_room *rooms = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = store_room_list(c, &rooms, &n);
+	if (rc) {
+		log_error("chat", "cannot load rooms: %s", store_strerror(rc));
+		return CHAT_ESTORE;
+	}
+	for (size_t i = 0; i < n; i++) {
+		chat_room_adopt(ch, room_from_store(c, &rooms[i]));
+		store_room_free(&rooms[i]);
+	}
+	free(rooms);
+	log_info("chat", "%zu rooms loaded", n);
+	return 0;
+}
+
+/* --- presence ------------------------------------------------------------ */
+
+int chat_login(struct chat *ch, const char *name, bool account, bool admin, void *owner,
+               struct chat_session **out)
+{
+	char key[CHAT_NAME_MAX];
+	char skey[17];
+	struct chat_user *u;
+	struct chat_session *s;
+
+	str_lower(key, name, sizeof(key));
+	u = map_get(&ch->users, key);
+	if (u && (!account || !u->account))
+		return CHAT_EINUSE;
+	if (!u) {
+		u = xcalloc(1, sizeof(*u));
+		str_copy(u->name, name, sizeof(u->name));
+		str_copy(u->key, key, sizeof(u->key));
+		u->account = account;
+		u->admin = admin;
+		u->signon_ms = time_now_ms();
+		u->last_active_ms = u->signon_ms;
+		map_put(&ch->users, key, u);
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->user = u;
+	s->owner = owner;
+	s->id = ++ch->next_session_id;
+	ptrvec_push(&u->sessions, s);
+	chat_session_key(s->id, skey);
+	map_put(&ch->sessions, skey, s);
+	ch->n_sessions++;
+	*out = s;
+	return 0;
+}
+
+static void leave_room(struct chat_room *r, struct chat_user *u)
+{
+	ptrvec_remove(&r->members, u);
+	ptrvec_remove(&u->rooms, r);
+}
+
+void chat_logout(struct chat *ch, struct chat_session *s, const char *reason)
+{
+	struct chat_user *u = s->user;
+	char skey[17];
+
+	chat_session_key(s->id, skey);
+	map_del(&ch->sessions, skey);
+	ptrvec_remove(&u->sessions, s);
+	ch->n_sessions--;
+	free(s);
+	if (u->sessions.n > 0)
+		return;
+	/* Tell first (the sink walks u->rooms), then forget. */
+	if (ch->sink.quit)
+		ch->sink.quit(ch->sink_ctx, u, reason);
+	while (u->rooms.n > 0)
+		leave_room(u->rooms.v[u->rooms.n - 1], u);
+	map_del(&ch->users, u->key);
+	user_free(u);
+}
+
+struct chat_session *chat_session_find(struct chat *ch, uint64_t id)
+{
+	char skey[17];
+
+	chat_session_key(id, skey);
+	return map_get(&ch->sessions, skey);
+}
+
+struct chat_user *chat_user_find(struct chat *ch, const char *name)
+{
+	char key[CHAT_NAME_MAX];
+
+	str_lower(key, name, sizeof(key));
+	return map_get(&ch->users, key);
+}
+
+struct chat_room *chat_room_find(struct chat *ch, const char *name)
+{
+	char key[CHAT_NAME_MAX];
+
+	str_lower(key, name, sizeof(key));
+	return map_get(&ch->rooms, key);
+}
+
+const struct map *chat_users(const struct chat *ch)
+{
+	return &ch->users;
+}
+
+const struct map *chat_rooms(const struct chat *ch)
+{
+	return &ch->rooms;
+}
+
+bool chat_in_room(const struct chat_user *u, const struct chat_room *r)
+{
+	/* The user's own list is the shorter one in large rooms. */
+	return ptrvec_contains(&u->rooms, r);
+}
+
+void chat_set_away(struct chat *ch, struct chat_user *u, const char *msg)
+{
+	str_copy(u->away, msg ? msg : "", sizeof(u->away));
+	if (ch->sink.away)
+		ch->sink.away(ch->sink_ctx, u);
+}
+
+void chat_set_realname(struct chat *ch, struct chat_user *u, const char *realname)
+{
+	str_copy(u->realname, realname, sizeof(u->realname));
+	if (ch->sink.setname)
+		ch->sink.setname(ch->sink_ctx, u);
+}
+
+void chat_get_stats(const struct chat *ch, struct chat_stats *st)
+{
+	struct map_entry *e;
+	size_t it;
+
+	memset(st, 0, sizeof(*st));
+	st->n_users = ch->users.n_entries;
+	st->n_sessions = ch->n_sessions;
+	st->n_rooms = ch->rooms.n_entries;
+	for (e = map_first(&ch->users, &it); e; e = map_next(&ch->users, e, &it))
+		if (!((struct chat_user *)e->value)->account)
+			st->n_guests++;
+}
+
+/* --- rooms ---------------------------------------------------------------- */
+
+struct join_op {
+	struct chat *ch;          /* engine */
+	uint64_t sid;             /* session asking */
+	char name[CHAT_NAME_MAX]; /* room asked for */
+	struct chat_room *loaded; /* built on the store thread, or NULL */
+	chat_join_cb cb;          /* caller's completion */
+	void *arg;                /* its argument */
+};
+
+static void join_loaded(struct chat *ch, struct chat_session *s, struct chat_room *r,
+                        chat_join_cb cb, void *arg)
+{
+	struct chat_user *u = s->user;
+
+	if (chat_in_room(u, r)) {
+		cb(0, r, arg);
+		return;
+	}
+	if (!u->account && !r->guests_allowed) {
+		cb(CHAT_EDENIED, r, arg);
+		return;
+	}
+	ptrvec_push(&r->members, u);
+	ptrvec_push(&u->rooms, r);
+	if (ch->sink.join)
+		ch->sink.join(ch->sink_ctx, r, u);
+	cb(0, r, arg);
+}
+
+static int join_job(struct store_conn *c, void *arg)
+{
+	struct join_op *op = arg;
+	struct store_room sr;
+	int rc;
+
+	memset(&sr, 0, sizeof(sr));
+	rc = store_room_get(c, op->name, &sr);
+	if (rc == 0) {
+		op->loaded = room_from_store(c, &sr);
+		store_room_free(&sr);
+	}
+	return rc;
+}
+
+static void join_done(int rc, void *arg)
+{
+	struct join_op *op = arg;
+	struct chat_session *s = chat_session_find(op->ch, op->sid);
+	struct chat_room *r = NULL;
+
+	if (op->loaded)
+		r = chat_room_adopt(op->ch, op->loaded);
+	if (!s)
+		op->cb(CHAT_EGONE, NULL, op->arg);
+	else if (rc == STORE_ENOTFOUND || !r)
+		op->cb(rc == STORE_ENOTFOUND || rc == 0 ? CHAT_ENOROOM : CHAT_ESTORE, NULL,
+		       op->arg);
+	else
+		join_loaded(op->ch, s, r, op->cb, op->arg);
+	free(op);
+}
+
+void chat_join(struct chat *ch, struct chat_session *s, const char *name, chat_join_cb cb,
+               void *arg)
+{
+	struct chat_room *r = chat_room_find(ch, name);
+	struct join_op *op;
+
+	if (r) {
+		join_loaded(ch, s, r, cb, arg);
+		return;
+	}
+	op = xcalloc(1, sizeof(*op));
+	op->ch = ch;
+	op->sid = s->id;
+	str_copy(op->name, name, sizeof(op->name));
+	op->cb = cb;
+	op->arg = arg;
+	store_submit_read(ch->p.store, join_job, join_done, op);
+}
+
+int chat_part(struct chat *ch, struct chat_user *u, struct chat_room *room, const char *reason)
+{
+	if (!chat_in_room(u, room))
+		return CHAT_ENOTIN;
+	/* Tell while u is still a member, so u's sessions get their PART. */
+	if (ch->sink.part)
+		ch->sink.part(ch->sink_ctx, room, u, reason);
+	leave_room(room, u);
+	return 0;
+}
+
+struct topic_op {
+	struct chat *ch;              /* engine */
+	int64_t room_id;              /* room */
+	char room_key[CHAT_NAME_MAX]; /* its map key */
+	char topic[CHAT_TOPIC_MAX];   /* new topic */
+	char by[CHAT_NAME_MAX];       /* who set it */
+	chat_done_cb cb;              /* caller's completion */
+	void *arg;                    /* its argument */
+};
+
+static int topic_job(struct store_conn *c, void *arg)
+{
+	struct topic_op *op = arg;
+	struct store_room sr;
+	int rc;
+
+	memset(&sr, 0, sizeof(sr));
+	rc = store_room_get(c, op->room_key, &sr);
+	if (rc)
+		return rc;
+	free(sr.description);
+	sr.description = op->topic;
+	rc = store_room_update(c, &sr);
+	sr.description = NULL;
+	store_room_free(&sr);
+	return rc;
+}
+
+static void topic_done(int rc, void *arg)
+{
+	struct topic_op *op = arg;
+	struct chat_room *r = map_get(&op->ch->rooms, op->room_key);
+
+	if (rc == 0 && r && r->id == op->room_id) {
+		str_copy(r->topic, op->topic, sizeof(r->topic));
+		str_copy(r->topic_by, op->by, sizeof(r->topic_by));
+		r->topic_ms = time_now_ms();
+		if (op->ch->sink.topic)
+			op->ch->sink.topic(op->ch->sink_ctx, r);
+	}
+	if (op->cb)
+		op->cb(rc ? CHAT_ESTORE : 0, op->arg);
+	free(op);
+}
+
+void chat_set_topic(struct chat *ch, struct chat_user *u, struct chat_room *room, const char *topic,
+                    chat_done_cb cb, void *arg)
+{
+	struct topic_op *op = xcalloc(1, sizeof(*op));
+
+	op->ch = ch;
+	op->room_id = room->id;
+	str_copy(op->room_key, room->key, sizeof(op->room_key));
+	str_copy(op->topic, topic, sizeof(op->topic));
+	str_copy(op->by, u->name, sizeof(op->by));
+	op->cb = cb;
+	op->arg = arg;
+	store_submit_write(ch->p.store, topic_job, topic_done, op);
+}

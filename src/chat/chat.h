@@ -1,0 +1,254 @@
+/*
+ * chat.h — the chat engine: users and their sessions, rooms and who is in
+ * them, posting messages (stored durably before anyone sees them), away
+ * state, authentication of accounts.
+ *
+ * It knows neither IRC text nor SQL: protocol layers call these functions
+ * and learn what happened through struct chat_sink; storage goes through
+ * store.h jobs. Every function runs on the event-loop thread.
+ */
+#ifndef PCHAT_CHAT_CHAT_H
+#define PCHAT_CHAT_CHAT_H
+
+#include "common/map.h"
+#include "common/vec.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct store;
+struct workq;
+struct chat;
+struct chat_user;
+struct chat_session;
+
+#define CHAT_NAME_MAX  64  /* nick/account/room name bytes with NUL */
+#define CHAT_TOPIC_MAX 390 /* description bytes with NUL (TOPICLEN=389) */
+#define CHAT_AWAY_MAX  390 /* away message bytes with NUL (AWAYLEN=389) */
+#define CHAT_REAL_MAX  128 /* real name bytes with NUL */
+
+/* Errors of the chat layer (negative; 0 is success). */
+enum chat_err {
+	CHAT_OK = 0,
+	CHAT_ENOROOM = -20,   /* no such room (or not visible to the user) */
+	CHAT_ENOUSER = -21,   /* no such user online */
+	CHAT_EDENIED = -22,   /* not allowed (category scope, guest) */
+	CHAT_ENOTIN = -23,    /* not in that room */
+	CHAT_EINUSE = -24,    /* nick in use */
+	CHAT_ESTORE = -25,    /* the store failed: nothing was delivered */
+	CHAT_EAUTH = -26,     /* wrong credentials (never says which part) */
+	CHAT_EDISABLED = -27, /* account exists but chat-enabled is off */
+	CHAT_EGONE = -28,     /* the session went away meanwhile */
+};
+
+struct chat_room {
+	int64_t id;                   /* store id */
+	char name[CHAT_NAME_MAX];     /* display name, without '#' */
+	char key[CHAT_NAME_MAX];      /* lower-cased name (map key) */
+	char topic[CHAT_TOPIC_MAX];   /* description */
+	char topic_by[CHAT_NAME_MAX]; /* who set the topic ("" = unknown) */
+	int64_t topic_ms;             /* when it was set */
+	int64_t created_ms;           /* room creation time */
+	bool guests_allowed;          /* category allows everyone ("*") */
+	struct ptrvec members;        /* struct chat_user * present in the room */
+};
+
+struct chat_user {
+	char name[CHAT_NAME_MAX];     /* nick (= account name for accounts) */
+	char key[CHAT_NAME_MAX];      /* lower-cased name (map key) */
+	char ident[20];               /* user part of the source (protocol-chosen) */
+	char host[64];                /* host part of the source (protocol-chosen) */
+	char realname[CHAT_REAL_MAX]; /* real name (setname) */
+	char away[CHAT_AWAY_MAX];     /* away message, "" = present */
+	bool account;                 /* logged in to an account (false: guest) */
+	bool admin;                   /* administrator */
+	bool bot;                     /* bot mode (+B) */
+	int64_t signon_ms;            /* first session's login time */
+	int64_t last_active_ms;       /* last message sent */
+	struct ptrvec sessions;       /* struct chat_session * of this user */
+	struct ptrvec rooms;          /* struct chat_room * joined */
+	uint64_t mark;                /* scratch for fan-out de-duplication */
+};
+
+struct chat_session {
+	struct chat_user *user; /* owner user */
+	void *owner;            /* the protocol layer's connection object */
+	uint64_t id;            /* unique for the process lifetime */
+};
+
+enum chat_msg_kind {
+	CHAT_PRIVMSG, /* a normal message */
+	CHAT_NOTICE,  /* a notice */
+	CHAT_TAGMSG,  /* tags only (typing, reactions): relayed, not stored */
+};
+
+/* A message as delivered (and, except TAGMSG, stored). */
+struct chat_msg {
+	enum chat_msg_kind kind;       /* what it is */
+	char msgid[32];                /* IRCv3 msgid */
+	int64_t ts_ms;                 /* server time */
+	int64_t seq;                   /* per-room sequence (0 for private) */
+	struct chat_user *from;        /* sender (NULL if gone meanwhile) */
+	char from_name[CHAT_NAME_MAX]; /* sender nick */
+	struct chat_room *room;        /* target room, or NULL */
+	struct chat_user *to;          /* target user, or NULL */
+	const char *text;              /* body ("" for TAGMSG) */
+	const char *client_tags;       /* client-only tags, escaped wire form, or NULL */
+};
+
+/* How chat tells the protocol layer what happened. ctx is sink_ctx. */
+struct chat_sink {
+	/* A stored message for a room: deliver to every member's sessions. */
+	void (*room_message)(void *ctx, const struct chat_msg *m, struct chat_session *from);
+	/* A private message: deliver to m->to's sessions and the sender's others. */
+	void (*private_message)(void *ctx, const struct chat_msg *m, struct chat_session *from);
+	/* who joined room (tell the room, including who). */
+	void (*join)(void *ctx, struct chat_room *room, struct chat_user *who);
+	/* who left room (tell the room, including who). */
+	void (*part)(void *ctx, struct chat_room *room, struct chat_user *who, const char *reason);
+	/* who's last session left: tell those who share a room with who. */
+	void (*quit)(void *ctx, struct chat_user *who, const char *reason);
+	/* who's away state changed. */
+	void (*away)(void *ctx, struct chat_user *who);
+	/* who's real name changed. */
+	void (*setname)(void *ctx, struct chat_user *who);
+	/* room's topic changed. */
+	void (*topic)(void *ctx, struct chat_room *room);
+};
+
+struct chat_params {
+	struct event_base *base; /* loop for timers */
+	struct store *store;     /* durable storage (not owned) */
+	struct workq *workq;     /* password hashing threads (not owned) */
+	int auth_fail_delay_ms;  /* first delay after a failed login (doubles) */
+};
+
+/* --- life ----------------------------------------------------------------- */
+
+/* A chat engine over p->store; sink callbacks get sink_ctx. */
+struct chat *chat_new(const struct chat_params *p, const struct chat_sink *sink, void *sink_ctx);
+void chat_free(struct chat *ch);
+
+/* Load every room from the store (blocking: at start-up, before the loop). 0 or CHAT_ESTORE. */
+int chat_load(struct chat *ch);
+
+/* --- authentication (asynchronous) --------------------------------------- */
+
+struct chat_account {
+	char name[CHAT_NAME_MAX]; /* account name, display case */
+	bool admin;               /* administrator */
+	char *scram;              /* stored SCRAM keys or NULL (owned) */
+};
+
+/* rc is 0 (acct filled, valid only during the call) or CHAT_EAUTH / CHAT_EDISABLED / CHAT_ESTORE.
+ */
+typedef void (*chat_auth_cb)(int rc, const struct chat_account *acct, void *arg);
+
+/*
+ * Check name/password (SASL PLAIN). The Argon2id check runs on the worker
+ * pool; after recent failures for the same name or peer the answer is
+ * delayed (auth_fail_delay_ms, doubling, at most 8 s). peer is the client
+ * address, for throttling.
+ */
+void chat_auth_password(struct chat *ch, const char *name, const char *password, const char *peer,
+                        chat_auth_cb cb, void *arg);
+
+/*
+ * Look an account up for SCRAM (acct->scram set, or NULL when unknown;
+ * rc CHAT_EAUTH when unknown, with acct still passed as NULL).
+ */
+void chat_auth_lookup(struct chat *ch, const char *name, chat_auth_cb cb, void *arg);
+
+/* Record a failed SCRAM proof (for throttling) / a success. */
+void chat_auth_failed(struct chat *ch, const char *name, const char *peer);
+
+/* Delay (ms) the protocol layer should wait before answering a failure. */
+int chat_auth_delay_ms(struct chat *ch, const char *name, const char *peer);
+
+/* --- presence ------------------------------------------------------------- */
+
+/*
+ * Attach a new session to user `name` (created when not online).
+ * account=false (guest) fails with CHAT_EINUSE when the nick is online.
+ * account=true joins the existing user of that account if present.
+ * On success *out is the session (owned by chat until chat_logout).
+ */
+int chat_login(struct chat *ch, const char *name, bool account, bool admin, void *owner,
+               struct chat_session **out);
+
+/*
+ * Detach a session. When it was the user's last one, the user leaves every
+ * room (sink->quit, with reason) and is freed.
+ */
+void chat_logout(struct chat *ch, struct chat_session *s, const char *reason);
+
+struct chat_user *chat_user_find(struct chat *ch, const char *name);
+struct chat_room *chat_room_find(struct chat *ch, const char *name);
+
+/* Every user / room online, for LIST, WHO, LUSERS (iterate with map_first). */
+const struct map *chat_users(const struct chat *ch);
+const struct map *chat_rooms(const struct chat *ch);
+
+/* Whether user is in room. */
+bool chat_in_room(const struct chat_user *u, const struct chat_room *r);
+
+/* The session with this id, or NULL when it has gone. */
+struct chat_session *chat_session_find(struct chat *ch, uint64_t id);
+
+/* Change away ("" or NULL = back); tells sink->away. */
+void chat_set_away(struct chat *ch, struct chat_user *u, const char *msg);
+/* Change the real name; tells sink->setname. */
+void chat_set_realname(struct chat *ch, struct chat_user *u, const char *realname);
+
+/* --- rooms ---------------------------------------------------------------- */
+
+typedef void (*chat_join_cb)(int rc, struct chat_room *room, void *arg);
+
+/*
+ * Join user of session s to room `name` (without '#'). A room not in
+ * memory is looked up in the store first (so rooms created by pchatctl
+ * appear without restart). cb gets 0 and the room (sink->join has told the
+ * room), or CHAT_ENOROOM / CHAT_EDENIED / CHAT_EGONE. Joining a room the
+ * user is in already: cb(0, room) without a new sink->join.
+ */
+void chat_join(struct chat *ch, struct chat_session *s, const char *name, chat_join_cb cb,
+               void *arg);
+
+/* user leaves room (sink->part). CHAT_ENOTIN when not in it. */
+int chat_part(struct chat *ch, struct chat_user *u, struct chat_room *room, const char *reason);
+
+/* Set the room's topic (stored; sink->topic on success). cb may be NULL. */
+typedef void (*chat_done_cb)(int rc, void *arg);
+void chat_set_topic(struct chat *ch, struct chat_user *u, struct chat_room *room, const char *topic,
+                    chat_done_cb cb, void *arg);
+
+/* --- messages ------------------------------------------------------------- */
+
+/*
+ * Post text from session s to a room or a user. Room: the sender must be in
+ * it (CHAT_ENOTIN). The message gets a msgid and server time, is stored
+ * (not TAGMSG), and only when its commit is durable does cb run (rc 0, the
+ * message) and the sink deliver it. On a store failure cb gets CHAT_ESTORE
+ * and no one sees the message. cb may be NULL. text and client_tags are
+ * copied.
+ */
+typedef void (*chat_post_cb)(int rc, const struct chat_msg *m, void *arg);
+void chat_post_room(struct chat *ch, struct chat_session *s, struct chat_room *room,
+                    enum chat_msg_kind kind, const char *text, const char *client_tags,
+                    chat_post_cb cb, void *arg);
+void chat_post_user(struct chat *ch, struct chat_session *s, struct chat_user *to,
+                    enum chat_msg_kind kind, const char *text, const char *client_tags,
+                    chat_post_cb cb, void *arg);
+
+/* Counters for LUSERS and metrics. */
+struct chat_stats {
+	size_t n_users;    /* users online */
+	size_t n_sessions; /* sessions online */
+	size_t n_rooms;    /* rooms loaded */
+	size_t n_guests;   /* users without an account */
+};
+void chat_get_stats(const struct chat *ch, struct chat_stats *st);
+
+#endif

@@ -1,0 +1,150 @@
+/*
+ * post.c — posting messages: durable first, then delivered.
+ *
+ * A message gets its msgid and server time here, goes to the store as a
+ * write job (grouped with others into one commit), and only when the commit
+ * is durable is it handed to the sink for delivery (SPEC §4). The sender's
+ * session is looked up by id at completion: it may have gone meanwhile, and
+ * the message, committed, is delivered to everyone else all the same, and
+ * the callback still runs (the caller finds out its client has gone).
+ */
+#include "chat/chat_int.h"
+#include "common/id.h"
+#include "common/log.h"
+#include "common/str.h"
+#include "common/timeutil.h"
+#include "common/xmalloc.h"
+#include "store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct post_op {
+	struct chat *ch;              /* engine */
+	uint64_t sid;                 /* sender's session */
+	char room_key[CHAT_NAME_MAX]; /* target room key, or "" */
+	char to_key[CHAT_NAME_MAX];   /* target user key, or "" */
+	enum chat_msg_kind kind;      /* PRIVMSG/NOTICE/TAGMSG */
+	struct store_msg sm;          /* what is stored (owns text/tags) */
+	chat_post_cb cb;              /* sender's completion */
+	void *arg;                    /* its argument */
+};
+
+static const char *const kind_names[] = {"PRIVMSG", "NOTICE", "TAGMSG"};
+
+static void post_op_free(struct post_op *op)
+{
+	free(op->sm.text);
+	free(op->sm.tags);
+	free(op);
+}
+
+static void deliver(struct post_op *op, struct chat_session *from)
+{
+	struct chat *ch = op->ch;
+	struct chat_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = op->kind;
+	str_copy(m.msgid, op->sm.msgid, sizeof(m.msgid));
+	m.ts_ms = op->sm.ts_ms;
+	m.seq = op->sm.seq;
+	str_copy(m.from_name, op->sm.sender, sizeof(m.from_name));
+	m.from = from ? from->user : chat_user_find(ch, op->sm.sender);
+	m.text = op->sm.text;
+	m.client_tags = op->sm.tags;
+	if (op->room_key[0]) {
+		m.room = map_get(&ch->rooms, op->room_key);
+		if (m.room && m.room->id == op->sm.room_id && ch->sink.room_message)
+			ch->sink.room_message(ch->sink_ctx, &m, from);
+	} else {
+		m.to = map_get(&ch->users, op->to_key);
+		if (ch->sink.private_message)
+			ch->sink.private_message(ch->sink_ctx, &m, from);
+	}
+	if (op->cb)
+		op->cb(0, &m, op->arg);
+}
+
+static int post_job(struct store_conn *c, void *arg)
+{
+	struct post_op *op = arg;
+
+	return store_msg_insert(c, &op->sm);
+}
+
+static void post_done(int rc, void *arg)
+{
+	struct post_op *op = arg;
+	struct chat_session *from = chat_session_find(op->ch, op->sid);
+
+	if (rc) {
+		log_warn("chat", "message %s from %s not stored: %s", op->sm.msgid, op->sm.sender,
+		         store_strerror(rc));
+		if (op->cb)
+			op->cb(CHAT_ESTORE, NULL, op->arg);
+	} else {
+		deliver(op, from);
+	}
+	post_op_free(op);
+}
+
+static struct post_op *post_op_new(struct chat *ch, struct chat_session *s, enum chat_msg_kind kind,
+                                   const char *text, const char *client_tags, chat_post_cb cb,
+                                   void *arg)
+{
+	struct post_op *op = xcalloc(1, sizeof(*op));
+
+	op->ch = ch;
+	op->sid = s->id;
+	op->kind = kind;
+	op->cb = cb;
+	op->arg = arg;
+	op->sm.ts_ms = time_now_ms();
+	id_new(op->sm.ts_ms, op->sm.msgid);
+	str_copy(op->sm.sender, s->user->name, sizeof(op->sm.sender));
+	str_copy(op->sm.kind, kind_names[kind], sizeof(op->sm.kind));
+	op->sm.text = xstrdup(text ? text : "");
+	op->sm.tags = client_tags && *client_tags ? xstrdup(client_tags) : NULL;
+	s->user->last_active_ms = op->sm.ts_ms;
+	return op;
+}
+
+static void post_submit(struct post_op *op)
+{
+	if (op->kind == CHAT_TAGMSG) {
+		/* Tags only (typing, reactions): relayed at once, never stored. */
+		deliver(op, chat_session_find(op->ch, op->sid));
+		post_op_free(op);
+		return;
+	}
+	store_submit_write(op->ch->p.store, post_job, post_done, op);
+}
+
+void chat_post_room(struct chat *ch, struct chat_session *s, struct chat_room *room,
+                    enum chat_msg_kind kind, const char *text, const char *client_tags,
+                    chat_post_cb cb, void *arg)
+{
+	struct post_op *op;
+
+	if (!chat_in_room(s->user, room)) {
+		if (cb)
+			cb(CHAT_ENOTIN, NULL, arg);
+		return;
+	}
+	op = post_op_new(ch, s, kind, text, client_tags, cb, arg);
+	op->sm.room_id = room->id;
+	str_copy(op->room_key, room->key, sizeof(op->room_key));
+	post_submit(op);
+}
+
+void chat_post_user(struct chat *ch, struct chat_session *s, struct chat_user *to,
+                    enum chat_msg_kind kind, const char *text, const char *client_tags,
+                    chat_post_cb cb, void *arg)
+{
+	struct post_op *op = post_op_new(ch, s, kind, text, client_tags, cb, arg);
+
+	str_copy(op->sm.peer, to->name, sizeof(op->sm.peer));
+	str_copy(op->to_key, to->key, sizeof(op->to_key));
+	post_submit(op);
+}

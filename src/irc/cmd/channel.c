@@ -1,0 +1,327 @@
+/*
+ * channel.c — JOIN, PART, TOPIC, NAMES, LIST, INVITE (RFC 2812 §3.2), and
+ * what a client is sent when it is in a room (JOIN, topic, names).
+ *
+ * A room is a channel "#name". JOIN never creates a room: rooms are made
+ * by administrators (pchatctl room add) and a JOIN of an unknown one gets
+ * 403.
+ */
+#include "chat/names.h"
+#include "common/str.h"
+#include "common/xmalloc.h"
+#include "irc/irc_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* "#name" -> "name" when the name is valid, else NULL. */
+static const char *room_arg(const char *target)
+{
+	if (target[0] != '#' || !names_room_valid(target + 1))
+		return NULL;
+	return target + 1;
+}
+
+void topic_send(struct client *cl, struct chat_room *r, bool always)
+{
+	if (r->topic[0]) {
+		client_num(cl, RPL_TOPIC, CHAN(r), r->topic);
+		client_num(cl, RPL_TOPICWHOTIME, CHAN(r), r->topic_by[0] ? r->topic_by : "pchat",
+		           (int64_t)(r->topic_ms / 1000));
+	} else if (always) {
+		client_num(cl, RPL_NOTOPIC, CHAN(r));
+	}
+}
+
+void names_send(struct client *cl, struct chat_room *r)
+{
+	char line[400];
+	size_t len = 0;
+
+	line[0] = '\0';
+	for (size_t i = 0; i < r->members.n; i++) {
+		const struct chat_user *u = r->members.v[i];
+		char item[200];
+
+		if (client_has(cl, CAP_USERHOST_IN_NAMES))
+			user_source(u, item, sizeof(item));
+		else
+			str_copy(item, u->name, sizeof(item));
+		if (len + strlen(item) + 1 > 300) {
+			client_num(cl, RPL_NAMREPLY, "=", CHAN(r), line);
+			len = 0;
+			line[0] = '\0';
+		}
+		str_appendf(line, sizeof(line), &len, "%s%s", len ? " " : "", item);
+	}
+	if (len)
+		client_num(cl, RPL_NAMREPLY, "=", CHAN(r), line);
+	client_num(cl, RPL_ENDOFNAMES, CHAN(r));
+}
+
+void join_burst(struct client *cl, struct chat_room *r)
+{
+	struct irc_out o;
+	char src[200], target[CHAT_NAME_MAX + 1];
+	const struct chat_user *u = cl->session->user;
+
+	snprintf(target, sizeof(target), "#%s", r->name);
+	user_source(u, src, sizeof(src));
+	irc_out_init(&o);
+	client_base_tags(cl, &o, 0);
+	if (client_has(cl, CAP_ACCOUNT_TAG) && u->account)
+		irc_out_tag(&o, "account", u->name);
+	irc_out_source(&o, src);
+	irc_out_cmd(&o, "JOIN");
+	irc_out_param(&o, target);
+	if (client_has(cl, CAP_EXTENDED_JOIN)) {
+		irc_out_param(&o, u->account ? u->name : "*");
+		irc_out_trailing(&o, u->realname);
+	}
+	irc_out_end(&o);
+	client_send_out(cl, &o);
+	topic_send(cl, r, false);
+	names_send(cl, r);
+}
+
+/* --- JOIN ------------------------------------------------------------------------ */
+
+struct join_req {
+	struct irc_async *a; /* the client's pending answer */
+	int pending;         /* joins not yet answered, +1 while the handler runs */
+};
+
+struct join_one {
+	struct join_req *req;           /* the command */
+	char target[CHAT_NAME_MAX + 1]; /* "#room" asked for */
+};
+
+static void join_release(struct join_req *req)
+{
+	if (--req->pending > 0)
+		return;
+	irc_async_end(req->a, client_from_arg(req->a->irc, req->a->arg));
+	free(req);
+}
+
+static void join_done(int rc, struct chat_room *room, void *arg)
+{
+	struct join_one *one = arg;
+	struct join_req *req = one->req;
+	struct client *cl = irc_async_resume(req->a);
+
+	(void)room;
+	if (cl && rc == CHAT_ENOROOM)
+		client_num(cl, ERR_NOSUCHCHANNEL, one->target);
+	else if (cl && rc == CHAT_EDENIED)
+		client_num(cl, ERR_NEEDREGGEDNICK, one->target);
+	else if (cl && rc == CHAT_ESTORE)
+		client_fail(cl, "JOIN", "TEMPORARILY_UNAVAILABLE", one->target,
+		            "The room cannot be loaded right now; try again");
+	irc_async_suspend(req->a, cl);
+	free(one);
+	join_release(req);
+}
+
+static void part_all(struct client *cl)
+{
+	struct chat_user *u = cl->session->user;
+
+	while (u->rooms.n > 0)
+		chat_part(cl->irc->chat, u, u->rooms.v[u->rooms.n - 1], "Left all rooms");
+}
+
+bool cmd_join(struct client *cl, struct irc_msg *m)
+{
+	struct join_req *req;
+	char *save = NULL;
+	int n = 0;
+
+	if (strcmp(m->params[0], "0") == 0) {
+		part_all(cl);
+		return true;
+	}
+	req = xcalloc(1, sizeof(*req));
+	req->a = irc_async_begin(cl);
+	req->pending = 1;
+	for (char *t = strtok_r(m->params[0], ",", &save); t && n < 10;
+	     t = strtok_r(NULL, ",", &save), n++) {
+		const char *name = room_arg(t);
+		struct join_one *one;
+
+		if (!name) {
+			irc_async_resume(req->a);
+			client_num(cl, ERR_NOSUCHCHANNEL, t);
+			irc_async_suspend(req->a, cl);
+			continue;
+		}
+		one = xcalloc(1, sizeof(*one));
+		one->req = req;
+		str_copy(one->target, t, sizeof(one->target));
+		req->pending++;
+		chat_join(cl->irc->chat, cl->session, name, join_done, one);
+	}
+	join_release(req);
+	return true;
+}
+
+/* --- PART, TOPIC ---------------------------------------------------------------- */
+
+bool cmd_part(struct client *cl, struct irc_msg *m)
+{
+	char *save = NULL;
+	const char *reason = m->n_params > 1 ? m->params[1] : "";
+
+	for (char *t = strtok_r(m->params[0], ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		const char *name = room_arg(t);
+		struct chat_room *r = name ? chat_room_find(cl->irc->chat, name) : NULL;
+
+		if (!r)
+			client_num(cl, ERR_NOSUCHCHANNEL, t);
+		else if (chat_part(cl->irc->chat, cl->session->user, r, reason) == CHAT_ENOTIN)
+			client_num(cl, ERR_NOTONCHANNEL, CHAN(r));
+	}
+	return true;
+}
+
+static void topic_done(int rc, void *arg)
+{
+	struct irc_async *a = arg;
+	struct client *cl = irc_async_resume(a);
+
+	if (cl && rc)
+		client_fail(cl, "TOPIC", "TEMPORARILY_UNAVAILABLE", NULL,
+		            "The topic could not be stored; try again");
+	irc_async_end(a, cl);
+}
+
+bool cmd_topic(struct client *cl, struct irc_msg *m)
+{
+	const char *name = room_arg(m->params[0]);
+	struct chat_room *r = name ? chat_room_find(cl->irc->chat, name) : NULL;
+
+	if (!r) {
+		client_num(cl, ERR_NOSUCHCHANNEL, m->params[0]);
+		return true;
+	}
+	if (m->n_params < 2) {
+		topic_send(cl, r, true);
+		return true;
+	}
+	if (!chat_in_room(cl->session->user, r)) {
+		client_num(cl, ERR_NOTONCHANNEL, CHAN(r));
+		return true;
+	}
+	chat_set_topic(cl->irc->chat, cl->session->user, r, m->params[1], topic_done,
+	               irc_async_begin(cl));
+	return true;
+}
+
+/* --- NAMES, LIST, INVITE ---------------------------------------------------------- */
+
+bool cmd_names(struct client *cl, struct irc_msg *m)
+{
+	const char *name = m->n_params ? room_arg(m->params[0]) : NULL;
+	struct chat_room *r = name ? chat_room_find(cl->irc->chat, name) : NULL;
+
+	if (r)
+		names_send(cl, r);
+	else
+		client_num(cl, RPL_ENDOFNAMES, m->n_params ? m->params[0] : "*");
+	return true;
+}
+
+static void list_one(struct client *cl, const struct chat_room *r)
+{
+	client_num(cl, RPL_LIST, CHAN(r), (int)r->members.n, r->topic);
+}
+
+bool cmd_list(struct client *cl, struct irc_msg *m)
+{
+	const struct map *rooms = chat_rooms(cl->irc->chat);
+	struct map_entry *e;
+	size_t it;
+
+	client_num(cl, RPL_LISTSTART);
+	if (m->n_params > 0 && m->params[0][0] == '#') {
+		char *save = NULL;
+
+		for (char *t = strtok_r(m->params[0], ",", &save); t;
+		     t = strtok_r(NULL, ",", &save)) {
+			struct chat_room *r = chat_room_find(cl->irc->chat, t + 1);
+
+			if (t[0] == '#' && r)
+				list_one(cl, r);
+		}
+	} else {
+		for (e = map_first(rooms, &it); e; e = map_next(rooms, e, &it))
+			list_one(cl, e->value);
+	}
+	client_num(cl, RPL_LISTEND);
+	return true;
+}
+
+bool cmd_invite(struct client *cl, struct irc_msg *m)
+{
+	struct chat *ch = cl->irc->chat;
+	struct chat_user *to = chat_user_find(ch, m->params[0]);
+	const char *name = room_arg(m->params[1]);
+	struct chat_room *r = name ? chat_room_find(ch, name) : NULL;
+	struct chat_user *me = cl->session->user;
+	char src[200], target[CHAT_NAME_MAX + 1];
+
+	if (!to) {
+		client_num(cl, ERR_NOSUCHNICK, m->params[0]);
+		return true;
+	}
+	if (!r) {
+		client_num(cl, ERR_NOSUCHCHANNEL, m->params[1]);
+		return true;
+	}
+	if (!chat_in_room(me, r)) {
+		client_num(cl, ERR_NOTONCHANNEL, CHAN(r));
+		return true;
+	}
+	if (chat_in_room(to, r)) {
+		client_num(cl, ERR_USERONCHANNEL, to->name, CHAN(r));
+		return true;
+	}
+	client_num(cl, RPL_INVITING, to->name, CHAN(r));
+	user_source(me, src, sizeof(src));
+	snprintf(target, sizeof(target), "#%s", r->name);
+	for (size_t k = 0; k < to->sessions.n; k++) {
+		struct client *t = session_client(to->sessions.v[k]);
+		struct irc_out o;
+
+		irc_out_init(&o);
+		client_base_tags(t, &o, 0);
+		irc_out_source(&o, src);
+		irc_out_cmd(&o, "INVITE");
+		irc_out_param(&o, to->name);
+		irc_out_param(&o, target);
+		irc_out_end(&o);
+		client_send_out(t, &o);
+	}
+	/* invite-notify: the room's other members with the capability. */
+	for (size_t i = 0; i < r->members.n; i++) {
+		struct chat_user *u = r->members.v[i];
+
+		for (size_t k = 0; k < u->sessions.n; k++) {
+			struct client *t = session_client(u->sessions.v[k]);
+			struct irc_out o;
+
+			if (t == cl || !client_has(t, CAP_INVITE_NOTIFY))
+				continue;
+			irc_out_init(&o);
+			client_base_tags(t, &o, 0);
+			irc_out_source(&o, src);
+			irc_out_cmd(&o, "INVITE");
+			irc_out_param(&o, to->name);
+			irc_out_param(&o, target);
+			irc_out_end(&o);
+			client_send_out(t, &o);
+		}
+	}
+	return true;
+}

@@ -1,0 +1,304 @@
+/*
+ * sink.c — the chat engine's events rendered as IRC lines and queued to
+ * every client that should see them. A message is rendered once per
+ * combination of the capabilities that change its bytes (server-time,
+ * message-tags, account-tag), not once per recipient.
+ */
+#include "common/str.h"
+#include "common/timeutil.h"
+#include "irc/irc_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define VARIANTS 8 /* server-time x message-tags x account-tag */
+
+static uint64_t mark_gen; /* fan-out generation for chat_user.mark */
+
+static unsigned variant(const struct client *cl)
+{
+	return (client_has(cl, CAP_SERVER_TIME) ? 1u : 0u) |
+	       (client_has(cl, CAP_MESSAGE_TAGS) ? 2u : 0u) |
+	       (client_has(cl, CAP_ACCOUNT_TAG) ? 4u : 0u);
+}
+
+/* Start a line from user u with the tags variant v asks for. */
+static void user_line(struct irc_out *o, unsigned v, const struct chat_user *u, const char *cmd,
+                      int64_t ts_ms, const struct chat_msg *m)
+{
+	char src[200];
+
+	irc_out_init(o);
+	if (v & 1u) {
+		char ts[32];
+
+		time_fmt_iso(ts_ms ? ts_ms : time_now_ms(), ts, sizeof(ts));
+		irc_out_tag(o, "time", ts);
+	}
+	if ((v & 4u) && u && u->account)
+		irc_out_tag(o, "account", u->name);
+	if ((v & 2u) && m) {
+		if (m->msgid[0])
+			irc_out_tag(o, "msgid", m->msgid);
+		if (u && u->bot)
+			irc_out_tag(o, "bot", NULL);
+		if (m->client_tags)
+			irc_out_tags_raw(o, m->client_tags);
+	}
+	if (u)
+		user_source(u, src, sizeof(src));
+	else
+		str_copy(src, m ? m->from_name : "*", sizeof(src));
+	irc_out_source(o, src);
+	irc_out_cmd(o, cmd);
+}
+
+static const char *const kind_cmd[] = {"PRIVMSG", "NOTICE", "TAGMSG"};
+
+void render_msg(struct irc_out *o, unsigned v, const struct chat_msg *m, const char *target)
+{
+	user_line(o, v, m->from, kind_cmd[m->kind], m->ts_ms, m);
+	irc_out_param(o, target);
+	if (m->kind != CHAT_TAGMSG)
+		irc_out_trailing(o, m->text);
+	irc_out_end(o);
+}
+
+unsigned client_variant(const struct client *cl)
+{
+	return variant(cl);
+}
+
+/* Per-fan-out cache of rendered lines. */
+struct render_cache {
+	struct irc_out out[VARIANTS]; /* rendered lines */
+	bool done[VARIANTS];          /* which are filled */
+};
+
+static struct render_cache cache; /* loop thread only */
+
+static void send_msg_to(struct client *cl, const struct chat_msg *m, const char *target)
+{
+	unsigned v = variant(cl);
+
+	if (m->kind == CHAT_TAGMSG && !client_has(cl, CAP_MESSAGE_TAGS))
+		return;
+	if (!cache.done[v]) {
+		render_msg(&cache.out[v], v, m, target);
+		cache.done[v] = true;
+	}
+	client_send_out(cl, &cache.out[v]);
+}
+
+static void room_message(void *ctx, const struct chat_msg *m, struct chat_session *from)
+{
+	char target[CHAT_NAME_MAX + 1];
+
+	(void)ctx;
+	memset(cache.done, 0, sizeof(cache.done));
+	snprintf(target, sizeof(target), "#%s", m->room->name);
+	for (size_t i = 0; i < m->room->members.n; i++) {
+		struct chat_user *u = m->room->members.v[i];
+
+		for (size_t k = 0; k < u->sessions.n; k++)
+			if (u->sessions.v[k] != from)
+				send_msg_to(session_client(u->sessions.v[k]), m, target);
+	}
+}
+
+static void private_message(void *ctx, const struct chat_msg *m, struct chat_session *from)
+{
+	(void)ctx;
+	memset(cache.done, 0, sizeof(cache.done));
+	if (m->to) {
+		for (size_t k = 0; k < m->to->sessions.n; k++)
+			if (m->to->sessions.v[k] != from)
+				send_msg_to(session_client(m->to->sessions.v[k]), m, m->to->name);
+	}
+	/* The sender's other devices see what it sent. */
+	if (m->from && m->from != m->to) {
+		memset(cache.done, 0, sizeof(cache.done));
+		for (size_t k = 0; k < m->from->sessions.n; k++)
+			if (m->from->sessions.v[k] != from)
+				send_msg_to(session_client(m->from->sessions.v[k]), m,
+				            m->to ? m->to->name : "*");
+	}
+}
+
+/* Call fn for every client of every user sharing a room with who (who included). */
+static void each_neighbour(struct chat_user *who, bool include_self,
+                           void (*fn)(struct client *cl, struct chat_user *who, void *arg),
+                           void *arg)
+{
+	uint64_t gen = ++mark_gen;
+
+	who->mark = include_self ? 0 : gen;
+	for (size_t r = 0; r < who->rooms.n; r++) {
+		struct chat_room *room = who->rooms.v[r];
+
+		for (size_t i = 0; i < room->members.n; i++) {
+			struct chat_user *u = room->members.v[i];
+
+			if (u->mark == gen)
+				continue;
+			u->mark = gen;
+			for (size_t k = 0; k < u->sessions.n; k++)
+				fn(session_client(u->sessions.v[k]), who, arg);
+		}
+	}
+	if (include_self && who->mark != gen) {
+		who->mark = gen;
+		for (size_t k = 0; k < who->sessions.n; k++)
+			fn(session_client(who->sessions.v[k]), who, arg);
+	}
+}
+
+static void join_line(struct client *cl, struct chat_room *r, struct chat_user *who)
+{
+	struct irc_out o;
+	char target[CHAT_NAME_MAX + 1];
+
+	snprintf(target, sizeof(target), "#%s", r->name);
+	user_line(&o, variant(cl) & 5u, who, "JOIN", 0, NULL);
+	irc_out_param(&o, target);
+	if (client_has(cl, CAP_EXTENDED_JOIN)) {
+		irc_out_param(&o, who->account ? who->name : "*");
+		irc_out_trailing(&o, who->realname);
+	}
+	irc_out_end(&o);
+	client_send_out(cl, &o);
+}
+
+static void join(void *ctx, struct chat_room *r, struct chat_user *who)
+{
+	(void)ctx;
+	for (size_t i = 0; i < r->members.n; i++) {
+		struct chat_user *u = r->members.v[i];
+
+		for (size_t k = 0; k < u->sessions.n; k++) {
+			struct client *cl = session_client(u->sessions.v[k]);
+
+			if (u == who)
+				join_burst(cl, r);
+			else
+				join_line(cl, r, who);
+		}
+	}
+}
+
+static void part(void *ctx, struct chat_room *r, struct chat_user *who, const char *reason)
+{
+	char target[CHAT_NAME_MAX + 1];
+
+	(void)ctx;
+	snprintf(target, sizeof(target), "#%s", r->name);
+	for (size_t i = 0; i < r->members.n; i++) {
+		struct chat_user *u = r->members.v[i];
+
+		for (size_t k = 0; k < u->sessions.n; k++) {
+			struct client *cl = session_client(u->sessions.v[k]);
+			struct irc_out o;
+
+			user_line(&o, variant(cl) & 5u, who, "PART", 0, NULL);
+			irc_out_param(&o, target);
+			if (reason && *reason)
+				irc_out_trailing(&o, reason);
+			irc_out_end(&o);
+			client_send_out(cl, &o);
+		}
+	}
+}
+
+static void quit_to(struct client *cl, struct chat_user *who, void *arg)
+{
+	struct irc_out o;
+
+	user_line(&o, variant(cl) & 5u, who, "QUIT", 0, NULL);
+	irc_out_trailing(&o, arg);
+	irc_out_end(&o);
+	client_send_out(cl, &o);
+}
+
+static void quit(void *ctx, struct chat_user *who, const char *reason)
+{
+	(void)ctx;
+	each_neighbour(who, false, quit_to, (void *)reason);
+}
+
+static void away_to(struct client *cl, struct chat_user *who, void *arg)
+{
+	struct irc_out o;
+
+	(void)arg;
+	if (!client_has(cl, CAP_AWAY_NOTIFY) || (cl->session && cl->session->user == who))
+		return;
+	user_line(&o, variant(cl) & 5u, who, "AWAY", 0, NULL);
+	if (who->away[0])
+		irc_out_trailing(&o, who->away);
+	irc_out_end(&o);
+	client_send_out(cl, &o);
+}
+
+static void away(void *ctx, struct chat_user *who)
+{
+	(void)ctx;
+	each_neighbour(who, false, away_to, NULL);
+}
+
+static void setname_to(struct client *cl, struct chat_user *who, void *arg)
+{
+	struct irc_out o;
+
+	(void)arg;
+	if (!client_has(cl, CAP_SETNAME))
+		return;
+	user_line(&o, variant(cl) & 5u, who, "SETNAME", 0, NULL);
+	irc_out_trailing(&o, who->realname);
+	irc_out_end(&o);
+	client_send_out(cl, &o);
+}
+
+static void setname(void *ctx, struct chat_user *who)
+{
+	(void)ctx;
+	each_neighbour(who, true, setname_to, NULL);
+}
+
+static void topic(void *ctx, struct chat_room *r)
+{
+	struct chat *ch = ((struct irc *)ctx)->chat;
+	struct chat_user *by = chat_user_find(ch, r->topic_by);
+	char target[CHAT_NAME_MAX + 1];
+	struct chat_msg fake;
+
+	memset(&fake, 0, sizeof(fake));
+	str_copy(fake.from_name, r->topic_by[0] ? r->topic_by : "*", sizeof(fake.from_name));
+	snprintf(target, sizeof(target), "#%s", r->name);
+	for (size_t i = 0; i < r->members.n; i++) {
+		struct chat_user *u = r->members.v[i];
+
+		for (size_t k = 0; k < u->sessions.n; k++) {
+			struct client *cl = session_client(u->sessions.v[k]);
+			struct irc_out o;
+
+			/* Without the message-tags bit, fake only supplies the name. */
+			user_line(&o, variant(cl) & 5u, by, "TOPIC", r->topic_ms,
+			          by ? NULL : &fake);
+			irc_out_param(&o, target);
+			irc_out_trailing(&o, r->topic);
+			irc_out_end(&o);
+			client_send_out(cl, &o);
+		}
+	}
+}
+
+const struct chat_sink irc_sink = {
+    .room_message = room_message,
+    .private_message = private_message,
+    .join = join,
+    .part = part,
+    .quit = quit,
+    .away = away,
+    .setname = setname,
+    .topic = topic,
+};
