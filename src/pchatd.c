@@ -392,6 +392,7 @@ int main(int argc, char **argv)
 	if (parse_args(&srv, argc, argv) != 0 || load_config(&srv, &srv.cfg) != 0)
 		return EXIT_CONFIG;
 	evthread_use_pthreads();
+	scram_set_default_iterations(srv.cfg.scram_iterations);
 	rc = run(&srv);
 	teardown(&srv);
 	return rc;

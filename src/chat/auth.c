@@ -100,6 +100,10 @@ void chat_auth_init(struct chat *ch)
 
 	/* A hash of a random password, checked for unknown accounts. Start-up only. */
 	password_params_default(&pp);
+	if (ch->p.argon2_opslimit > 0)
+		pp.argon2_opslimit = ch->p.argon2_opslimit;
+	if (ch->p.argon2_memlimit_kib > 0)
+		pp.argon2_memlimit_kib = ch->p.argon2_memlimit_kib;
 	pp.scram_iterations = 4096;
 	for (int i = 0; i < 32; i++)
 		rnd[i] = (char)('a' + randombytes_uniform(26));

@@ -123,6 +123,8 @@ struct chat_params {
 	struct store *store;     /* durable storage (not owned) */
 	struct workq *workq;     /* password hashing threads (not owned) */
 	int auth_fail_delay_ms;  /* first delay after a failed login (doubles) */
+	int argon2_opslimit;     /* Argon2id cost of the site's hashes, so that */
+	int argon2_memlimit_kib; /* unknown accounts cost the same to check */
 };
 
 /* --- life ----------------------------------------------------------------- */

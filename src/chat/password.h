@@ -55,6 +55,13 @@ bool password_acceptable(const char *password);
  */
 struct scram;
 
+/*
+ * Iterations announced for unknown accounts: set it to the configured
+ * scram_iterations at start, so that the number does not tell unknown
+ * accounts from real ones. Not thread-safe: call before serving.
+ */
+void scram_set_default_iterations(int n);
+
 struct scram *scram_new(void);
 void scram_free(struct scram *s);
 

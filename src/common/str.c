@@ -66,7 +66,8 @@ int str_to_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 	char *end;
 	long long v;
 
-	if (!s || !*s)
+	/* strtoll would skip leading white space: not a whole integer */
+	if (!s || !((*s >= '0' && *s <= '9') || *s == '-' || *s == '+'))
 		return -1;
 	errno = 0;
 	v = strtoll(s, &end, 10);

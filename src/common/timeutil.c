@@ -3,6 +3,7 @@
  */
 #include "common/timeutil.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -56,6 +57,14 @@ static int digits(const char *s, int n, int *out)
 	return 0;
 }
 
+static int days_in_month(int y, int mo)
+{
+	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return mo == 2 && leap ? 29 : days[mo - 1];
+}
+
 int time_parse_iso(const char *s, int64_t *ms)
 {
 	struct tm tm;
@@ -91,8 +100,10 @@ int time_parse_iso(const char *s, int64_t *ms)
 		if (strcmp(p, "Z") != 0 && *p != '\0')
 			return -1;
 	}
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+	if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 60)
 		return -1;
+	if (d > days_in_month(y, mo))
+		return -1; /* timegm would roll "02-30" over into March */
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
 	tm.tm_mday = d;

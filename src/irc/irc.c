@@ -61,6 +61,8 @@ struct irc *irc_new(struct event_base *base, const struct config *cfg, struct ne
 	p.store = store;
 	p.workq = workq;
 	p.auth_fail_delay_ms = cfg->auth_fail_delay_ms;
+	p.argon2_opslimit = cfg->argon2_opslimit;
+	p.argon2_memlimit_kib = cfg->argon2_memlimit_kib;
 	irc->chat = chat_new(&p, &irc_sink, irc);
 	rc = chat_load(irc->chat);
 	if (rc) {

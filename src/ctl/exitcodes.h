@@ -1,0 +1,27 @@
+/*
+ * exitcodes.h — every exit status of pchatctl, in one table.
+ *
+ * X(NAME, value, meaning): CTL_EXIT_NAME is the constant; the meanings are
+ * printed in the EXIT STATUS section of every --help page and listed in
+ * docs/pchatctl.md. Scripts rely on these numbers: never renumber.
+ */
+#ifndef PCHAT_CTL_EXITCODES_H
+#define PCHAT_CTL_EXITCODES_H
+
+#define CTL_EXIT_TABLE(X)                                                                          \
+	X(OK, 0, "success")                                                                        \
+	X(USAGE, 1, "usage error: unknown command or option, missing argument")                    \
+	X(NOTFOUND, 2, "the named account, room or category does not exist")                       \
+	X(EXISTS, 3, "the name is already taken")                                                  \
+	X(INVALID, 4, "an invalid value (name syntax, password, number, text)")                    \
+	X(DATABASE, 5, "the database failed, is busy, is newer than pchatctl, or is damaged")      \
+	X(CONFIG, 6, "the configuration file is missing or wrong")                                 \
+	X(SYSTEM, 7, "a system error (data directory, standard input)")
+
+enum ctl_exit {
+#define CTL_EXIT_ENUM(name, value, text) CTL_EXIT_##name = value,
+	CTL_EXIT_TABLE(CTL_EXIT_ENUM)
+#undef CTL_EXIT_ENUM
+};
+
+#endif
