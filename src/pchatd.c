@@ -372,8 +372,8 @@ static void teardown(struct server *srv)
 	workq_free(srv->workq);
 	store_close(srv->store);
 	mailbox_free(srv->mb);
+	net_free(srv->net); /* its closed callbacks still reach the IRC layer */
 	irc_free(srv->irc);
-	net_free(srv->net);
 	if (srv->base)
 		event_base_free(srv->base);
 }

@@ -52,6 +52,11 @@ struct conn_handler {
 	void (*too_long)(struct conn *c, void *ud);
 	/* ping_interval seconds without input: the upper layer sends a PING. */
 	void (*idle)(struct conn *c, void *ud);
+	/*
+	 * The core is closing the connection on its own (Excess Flood, Ping
+	 * timeout): the last chance to queue a line (may be NULL).
+	 */
+	void (*closing)(struct conn *c, void *ud, const char *reason);
 	/* The connection is gone; reason is for logs and QUIT messages. */
 	void (*closed)(struct conn *c, void *ud, const char *reason);
 };
@@ -95,6 +100,7 @@ size_t net_n_conns(const struct net *n);
 
 /* --- a connection -------------------------------------------------------- */
 
+/* h is kept, not copied: it must outlive the connection (a static table). */
 void conn_set_handler(struct conn *c, const struct conn_handler *h, void *ud);
 
 /*

@@ -99,6 +99,14 @@ static void on_idle(struct conn *c, void *ud)
 	client_send_raw(cl, irc_out_str(&o), irc_out_len(&o));
 }
 
+static void on_closing(struct conn *c, void *ud, const char *reason)
+{
+	struct client *cl = ud;
+
+	(void)c;
+	client_exit(cl, reason);
+}
+
 static void client_free(struct client *cl)
 {
 	sasl_reset(cl);
@@ -130,6 +138,7 @@ static const struct conn_handler client_handler = {
     .line = on_line,
     .too_long = on_too_long,
     .idle = on_idle,
+    .closing = on_closing,
     .closed = on_closed,
 };
 
