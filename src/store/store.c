@@ -1,1 +1,724 @@
-/* placeholder: being written */
+/*
+ * store.c — the generic half of the store: picks the backend from the URL,
+ * runs the writer thread (group commit) and the reader threads, posts
+ * completions to the loop's mailbox, and validates arguments before they
+ * reach a backend.
+ *
+ * It deliberately knows no SQL and no backend type: everything
+ * backend-specific goes through struct store_backend (store_int.h).
+ *
+ * Group commit: the writer takes every queued write job (up to max_batch),
+ * opens one write transaction, runs each job inside its own savepoint (a
+ * failing job is rolled back alone and keeps its own rc), commits once, and
+ * only then posts the completions, in submission order, as one mailbox
+ * callback. If the transaction itself fails (BEGIN, COMMIT, or a savepoint
+ * that cannot be rolled back), every job of the batch completes with
+ * STORE_EIO: nothing of it was committed.
+ */
+#include "store/store_int.h"
+
+#include "common/log.h"
+#include "common/mailbox.h"
+#include "common/str.h"
+#include "common/timeutil.h"
+#include "common/utf8.h"
+#include "common/xmalloc.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STORE_DEFAULT_READERS 2
+#define STORE_DEFAULT_BATCH   4096
+#define STORE_MAX_READERS     64
+
+struct store_job {
+	struct store_job *next; /* FIFO link */
+	store_job_fn fn;        /* runs on a store thread */
+	store_done_cb done;     /* runs on the loop thread */
+	void *arg;              /* for both */
+	int rc;                 /* fn's result (or the batch's failure) */
+};
+
+struct store_queue {
+	pthread_mutex_t lock;   /* guards everything below */
+	pthread_cond_t cond;    /* signalled on a new job or on stop */
+	struct store_job *head; /* oldest job */
+	struct store_job *tail; /* newest job */
+	bool stop;              /* threads exit once the queue is empty */
+};
+
+struct store {
+	const struct store_backend *be; /* chosen by the URL */
+	struct mailbox *mb;             /* completions; NULL in sync-only mode */
+	int max_batch;                  /* write jobs per transaction */
+	struct store_conn *direct;      /* store_direct()'s connection */
+	struct store_conn *writer;      /* the writer thread's connection */
+	struct store_conn **readers;    /* one per reader thread (n_slots) */
+	int n_slots;                    /* entries of readers[] */
+	int n_readers;                  /* reader threads started */
+	bool writer_started;            /* writer thread running */
+	pthread_t writer_thread;        /* its handle */
+	pthread_t *reader_threads;      /* their handles */
+	struct store_queue wq;          /* write jobs */
+	struct store_queue rq;          /* read jobs */
+};
+
+/* Argument of one reader thread. */
+struct reader_arg {
+	struct store *st;     /* the store */
+	struct store_conn *c; /* this thread's connection */
+};
+
+const char *store_strerror(int err)
+{
+	switch (err) {
+	case STORE_OK:
+		return "ok";
+	case STORE_ENOTFOUND:
+		return "not found";
+	case STORE_EEXIST:
+		return "already exists";
+	case STORE_EINVAL:
+		return "invalid argument";
+	case STORE_EIO:
+		return "database error";
+	case STORE_EVERSION:
+		return "database schema is newer than this program";
+	case STORE_EBUSY:
+		return "database busy";
+	case STORE_ECLOSED:
+		return "store is closing";
+	case STORE_ENOTEMPTY:
+		return "still in use";
+	default:
+		return "unknown store error";
+	}
+}
+
+/* --- queues --------------------------------------------------------------- */
+
+static void queue_init(struct store_queue *q)
+{
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->cond, NULL);
+	q->head = q->tail = NULL;
+	q->stop = false;
+}
+
+static void queue_destroy(struct store_queue *q)
+{
+	pthread_cond_destroy(&q->cond);
+	pthread_mutex_destroy(&q->lock);
+}
+
+static void queue_stop(struct store_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->stop = true;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* Append j unless stopped; false when the queue no longer accepts jobs. */
+static bool queue_push(struct store_queue *q, struct store_job *j)
+{
+	bool ok;
+
+	pthread_mutex_lock(&q->lock);
+	ok = !q->stop;
+	if (ok) {
+		if (q->tail)
+			q->tail->next = j;
+		else
+			q->head = j;
+		q->tail = j;
+		pthread_cond_signal(&q->cond);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return ok;
+}
+
+/*
+ * Wait for jobs and detach up to max of them (a NULL-terminated list).
+ * Returns NULL only when the queue is stopped and empty.
+ */
+static struct store_job *queue_take(struct store_queue *q, int max)
+{
+	struct store_job *first, *last;
+
+	pthread_mutex_lock(&q->lock);
+	while (!q->head && !q->stop)
+		pthread_cond_wait(&q->cond, &q->lock);
+	first = last = q->head;
+	for (int i = 1; last && i < max && last->next; i++)
+		last = last->next;
+	if (last) {
+		q->head = last->next;
+		if (!q->head)
+			q->tail = NULL;
+		last->next = NULL;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return first;
+}
+
+/* --- completions (loop thread) -------------------------------------------- */
+
+/* Mailbox callback: run every completion of a list in order, free the jobs. */
+static void jobs_done(void *arg)
+{
+	struct store_job *j = arg;
+
+	while (j) {
+		struct store_job *next = j->next;
+
+		if (j->done)
+			j->done(j->rc, j->arg);
+		free(j);
+		j = next;
+	}
+}
+
+/* --- writer thread -------------------------------------------------------- */
+
+/*
+ * Run one job inside a savepoint. Returns 0 when the transaction is still
+ * usable (whatever the job's own rc), -1 when it is not.
+ */
+static int run_one_write(const struct store_backend *be, struct store_conn *c, struct store_job *j)
+{
+	if (be->savepoint(c) != 0) {
+		j->rc = STORE_EIO;
+		return -1;
+	}
+	j->rc = j->fn(c, j->arg);
+	if (j->rc == 0 && be->release(c) == 0)
+		return 0;
+	if (j->rc == 0)
+		j->rc = STORE_EIO;
+	if (be->rollback_to(c) != 0 || be->release(c) != 0)
+		return -1;
+	return 0;
+}
+
+static void fail_all(struct store_job *batch, int rc)
+{
+	for (struct store_job *j = batch; j; j = j->next)
+		j->rc = rc;
+}
+
+/* One group commit: every job of batch in one transaction. */
+static void run_batch(struct store *st, struct store_job *batch)
+{
+	const struct store_backend *be = st->be;
+	struct store_conn *c = st->writer;
+	struct store_job *j;
+
+	if (be->begin(c, true) != 0) {
+		fail_all(batch, STORE_EIO);
+		return;
+	}
+	c->in_job = true;
+	for (j = batch; j; j = j->next)
+		if (run_one_write(be, c, j) != 0)
+			break;
+	c->in_job = false;
+	if (j) {
+		log_error("store", "write transaction broken by a job: rolling back its batch");
+		be->rollback(c);
+		fail_all(batch, STORE_EIO);
+		return;
+	}
+	if (be->commit(c) != 0) {
+		be->rollback(c);
+		fail_all(batch, STORE_EIO);
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct store *st = arg;
+	struct store_job *batch;
+
+	pthread_setname_np(pthread_self(), "store-writer");
+	while ((batch = queue_take(&st->wq, st->max_batch)) != NULL) {
+		run_batch(st, batch);
+		mailbox_post(st->mb, jobs_done, batch);
+	}
+	return NULL;
+}
+
+/* --- reader threads ------------------------------------------------------- */
+
+/* A read job runs in a read transaction: one consistent snapshot. */
+static void run_read(const struct store_backend *be, struct store_conn *c, struct store_job *j)
+{
+	if (be->begin(c, false) != 0) {
+		j->rc = STORE_EIO;
+		return;
+	}
+	c->in_job = true;
+	j->rc = j->fn(c, j->arg);
+	c->in_job = false;
+	be->rollback(c);
+}
+
+static void *reader_main(void *arg)
+{
+	struct reader_arg *ra = arg;
+	struct store *st = ra->st;
+	struct store_job *j;
+
+	pthread_setname_np(pthread_self(), "store-reader");
+	while ((j = queue_take(&st->rq, 1)) != NULL) {
+		run_read(st->be, ra->c, j);
+		mailbox_post(st->mb, jobs_done, j);
+	}
+	free(ra);
+	return NULL;
+}
+
+/* --- opening and closing -------------------------------------------------- */
+
+/* Pick the backend from the URL; *target is what the backend opens. */
+static const struct store_backend *pick_backend(const char *url, const char **target, char *err,
+                                                size_t errlen)
+{
+	if (!url || !*url) {
+		snprintf(err, errlen, "no database given");
+		return NULL;
+	}
+	if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
+		snprintf(err, errlen, "database %s: the PostgreSQL backend is not built yet", url);
+		return NULL;
+	}
+	*target = strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url;
+	if (!**target) {
+		snprintf(err, errlen, "database %s: no file name", url);
+		return NULL;
+	}
+	return &store_sqlite_backend;
+}
+
+static int start_threads(struct store *st, const char *target, const struct store_options *opt,
+                         char *err, size_t errlen)
+{
+	int n = opt->n_readers > 0 ? opt->n_readers : STORE_DEFAULT_READERS;
+	int rc;
+
+	if (n > STORE_MAX_READERS)
+		n = STORE_MAX_READERS;
+	rc = st->be->open_conn(target, STORE_CONN_WRITE, false, &st->writer, err, errlen);
+	if (rc)
+		return rc;
+	st->n_slots = n;
+	st->readers = xcalloc((size_t)n, sizeof(*st->readers));
+	st->reader_threads = xcalloc((size_t)n, sizeof(*st->reader_threads));
+	for (int i = 0; i < n; i++) {
+		struct reader_arg *ra;
+
+		rc =
+		    st->be->open_conn(target, STORE_CONN_READ, false, &st->readers[i], err, errlen);
+		if (rc)
+			return rc;
+		ra = xmalloc(sizeof(*ra));
+		ra->st = st;
+		ra->c = st->readers[i];
+		if (pthread_create(&st->reader_threads[i], NULL, reader_main, ra) != 0) {
+			free(ra);
+			snprintf(err, errlen, "cannot start a store reader thread");
+			return STORE_EIO;
+		}
+		st->n_readers++;
+	}
+	if (pthread_create(&st->writer_thread, NULL, writer_main, st) != 0) {
+		snprintf(err, errlen, "cannot start the store writer thread");
+		return STORE_EIO;
+	}
+	st->writer_started = true;
+	return 0;
+}
+
+struct store *store_open(const struct store_options *opt, char *err, size_t errlen)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+	const char *target = NULL;
+	int rc;
+
+	queue_init(&st->wq);
+	queue_init(&st->rq);
+	st->mb = opt->mb;
+	st->max_batch = opt->max_batch > 0 ? opt->max_batch : STORE_DEFAULT_BATCH;
+	st->be = pick_backend(opt->url, &target, err, errlen);
+	if (!st->be)
+		goto out_close;
+	/* The direct connection creates the database and migrates it first. */
+	rc = st->be->open_conn(target, STORE_CONN_WRITE, opt->create, &st->direct, err, errlen);
+	if (rc)
+		goto out_close;
+	if (st->be->migrate(st->direct, err, errlen) != 0)
+		goto out_close;
+	if (st->mb && start_threads(st, target, opt, err, errlen) != 0)
+		goto out_close;
+	return st;
+
+out_close:
+	log_error("store", "%s", err);
+	store_close(st);
+	return NULL;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	queue_stop(&st->wq);
+	queue_stop(&st->rq);
+	if (st->writer_started)
+		pthread_join(st->writer_thread, NULL);
+	for (int i = 0; i < st->n_readers; i++)
+		pthread_join(st->reader_threads[i], NULL);
+	if (st->be) {
+		for (int i = 0; i < st->n_slots; i++)
+			st->be->close_conn(st->readers[i]);
+		st->be->close_conn(st->writer);
+		st->be->close_conn(st->direct);
+	}
+	free(st->readers);
+	free(st->reader_threads);
+	queue_destroy(&st->wq);
+	queue_destroy(&st->rq);
+	free(st);
+}
+
+struct store_conn *store_direct(struct store *st)
+{
+	return st->direct;
+}
+
+/* --- submitting ----------------------------------------------------------- */
+
+/*
+ * Without threads (sync-only stores, e.g. pchatctl sharing chat code) a job
+ * runs at once on the direct connection, wrapped like a threaded one.
+ */
+static void run_inline(struct store *st, struct store_job *j, bool write)
+{
+	struct store_conn *c = st->direct;
+
+	if (!write) {
+		run_read(st->be, c, j);
+	} else if (st->be->begin(c, true) != 0) {
+		j->rc = STORE_EIO;
+	} else {
+		c->in_job = true;
+		j->rc = j->fn(c, j->arg);
+		c->in_job = false;
+		if (j->rc != 0)
+			st->be->rollback(c);
+		else if (st->be->commit(c) != 0)
+			j->rc = STORE_EIO;
+	}
+	jobs_done(j);
+}
+
+static void submit(struct store *st, struct store_queue *q, bool write, store_job_fn fn,
+                   store_done_cb done, void *arg)
+{
+	struct store_job *j = xmalloc(sizeof(*j));
+
+	j->next = NULL;
+	j->fn = fn;
+	j->done = done;
+	j->arg = arg;
+	j->rc = 0;
+	if (!st->mb) {
+		run_inline(st, j, write);
+		return;
+	}
+	if (!queue_push(q, j)) {
+		j->rc = STORE_ECLOSED;
+		mailbox_post(st->mb, jobs_done, j);
+	}
+}
+
+void store_submit_read(struct store *st, store_job_fn fn, store_done_cb done, void *arg)
+{
+	submit(st, &st->rq, false, fn, done, arg);
+}
+
+void store_submit_write(struct store *st, store_job_fn fn, store_done_cb done, void *arg)
+{
+	submit(st, &st->wq, true, fn, done, arg);
+}
+
+/* --- transactions --------------------------------------------------------- */
+
+int store_begin(struct store_conn *c)
+{
+	if (c->in_job)
+		return STORE_EINVAL;
+	return c->be->begin(c, true);
+}
+
+int store_commit(struct store_conn *c)
+{
+	if (c->in_job)
+		return STORE_EINVAL;
+	return c->be->commit(c);
+}
+
+int store_rollback(struct store_conn *c)
+{
+	if (c->in_job)
+		return STORE_EINVAL;
+	return c->be->rollback(c);
+}
+
+/* --- validation ----------------------------------------------------------- */
+
+/*
+ * A name (account, category, room): 1 to STORE_NAME_MAX - 1 bytes of valid
+ * UTF-8 without controls, spaces or commas (commas separate lists of
+ * principals and IRC targets).
+ */
+static bool name_ok(const char *name)
+{
+	size_t n;
+
+	if (!name)
+		return false;
+	n = strnlen(name, STORE_NAME_MAX);
+	if (n == 0 || n >= STORE_NAME_MAX || !utf8_valid(name, n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (ch <= ' ' || ch == 0x7f || ch == ',')
+			return false;
+	}
+	return true;
+}
+
+static bool kind_ok(const char *kind)
+{
+	return strcmp(kind, "PRIVMSG") == 0 || strcmp(kind, "NOTICE") == 0 ||
+	       strcmp(kind, "TAGMSG") == 0;
+}
+
+static bool msg_ok(const struct store_msg *m)
+{
+	size_t idlen = strnlen(m->msgid, sizeof(m->msgid));
+
+	if (idlen == 0 || idlen >= sizeof(m->msgid) || !kind_ok(m->kind))
+		return false;
+	if (!name_ok(m->sender) || m->room_id < 0)
+		return false;
+	if (m->room_id == 0 && !name_ok(m->peer))
+		return false;
+	return m->room_id == 0 || m->peer[0] == '\0';
+}
+
+/* --- synchronous operations ----------------------------------------------- */
+
+int store_account_add(struct store_conn *c, struct store_account *a)
+{
+	if (!name_ok(a->name))
+		return STORE_EINVAL;
+	if (a->created_ms == 0)
+		a->created_ms = time_now_ms();
+	return c->be->account_add(c, a);
+}
+
+int store_account_get(struct store_conn *c, const char *name, struct store_account *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!name_ok(name))
+		return STORE_EINVAL;
+	return c->be->account_get(c, name, out);
+}
+
+int store_account_update(struct store_conn *c, const struct store_account *a)
+{
+	if (a->id <= 0 || !name_ok(a->name))
+		return STORE_EINVAL;
+	return c->be->account_update(c, a);
+}
+
+int store_account_remove(struct store_conn *c, const char *name)
+{
+	if (!name_ok(name))
+		return STORE_EINVAL;
+	return c->be->account_remove(c, name);
+}
+
+int store_account_list(struct store_conn *c, struct store_account **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return c->be->account_list(c, out, n);
+}
+
+void store_account_free(struct store_account *a)
+{
+	if (!a)
+		return;
+	free(a->pw_hash);
+	free(a->scram);
+	a->pw_hash = a->scram = NULL;
+}
+
+int store_category_add(struct store_conn *c, struct store_category *cat)
+{
+	if (!name_ok(cat->name))
+		return STORE_EINVAL;
+	if (cat->created_ms == 0)
+		cat->created_ms = time_now_ms();
+	return c->be->category_add(c, cat);
+}
+
+int store_category_get(struct store_conn *c, const char *name, struct store_category *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!name_ok(name))
+		return STORE_EINVAL;
+	return c->be->category_get(c, name, out);
+}
+
+int store_category_update(struct store_conn *c, const struct store_category *cat)
+{
+	if (!name_ok(cat->name))
+		return STORE_EINVAL;
+	return c->be->category_update(c, cat);
+}
+
+int store_category_remove(struct store_conn *c, const char *name)
+{
+	if (!name_ok(name))
+		return STORE_EINVAL;
+	return c->be->category_remove(c, name);
+}
+
+int store_category_list(struct store_conn *c, struct store_category **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return c->be->category_list(c, out, n);
+}
+
+void store_category_free(struct store_category *cat)
+{
+	if (!cat)
+		return;
+	free(cat->allowed);
+	cat->allowed = NULL;
+}
+
+int store_room_add(struct store_conn *c, struct store_room *r)
+{
+	if (!name_ok(r->name))
+		return STORE_EINVAL;
+	if (r->category[0] == '\0')
+		str_copy(r->category, "general", sizeof(r->category));
+	if (!name_ok(r->category))
+		return STORE_EINVAL;
+	if (r->created_ms == 0)
+		r->created_ms = time_now_ms();
+	return c->be->room_add(c, r);
+}
+
+int store_room_get(struct store_conn *c, const char *name, struct store_room *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!name_ok(name))
+		return STORE_EINVAL;
+	return c->be->room_get(c, name, out);
+}
+
+int store_room_update(struct store_conn *c, const struct store_room *r)
+{
+	const char *cat = r->category[0] ? r->category : NULL;
+
+	if (r->id <= 0 && !name_ok(r->name))
+		return STORE_EINVAL;
+	if (cat && !name_ok(cat))
+		return STORE_EINVAL;
+	return c->be->room_update(c, r->id, r->id > 0 ? NULL : r->name, r->description, cat);
+}
+
+int store_room_remove(struct store_conn *c, const char *name)
+{
+	if (!name_ok(name))
+		return STORE_EINVAL;
+	return c->be->room_remove(c, name);
+}
+
+int store_room_list(struct store_conn *c, struct store_room **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return c->be->room_list(c, out, n);
+}
+
+void store_room_free(struct store_room *r)
+{
+	if (!r)
+		return;
+	free(r->description);
+	r->description = NULL;
+}
+
+int store_msg_insert(struct store_conn *c, struct store_msg *m)
+{
+	if (!msg_ok(m))
+		return STORE_EINVAL;
+	return c->be->msg_insert(c, m);
+}
+
+int store_msg_latest(struct store_conn *c, int64_t room_id, const char *a, const char *b,
+                     int64_t before_seq, int limit, struct store_msg **out, size_t *n)
+{
+	char la[STORE_NAME_MAX], lb[STORE_NAME_MAX];
+
+	*out = NULL;
+	*n = 0;
+	if (limit < 0 || room_id < 0)
+		return STORE_EINVAL;
+	if (limit == 0)
+		return 0;
+	if (room_id > 0)
+		return c->be->msg_latest(c, room_id, NULL, NULL, before_seq, limit, out, n);
+	if (!name_ok(a) || !name_ok(b))
+		return STORE_EINVAL;
+	str_lower(la, a, sizeof(la));
+	str_lower(lb, b, sizeof(lb));
+	if (strcmp(la, lb) > 0)
+		return c->be->msg_latest(c, 0, lb, la, before_seq, limit, out, n);
+	return c->be->msg_latest(c, 0, la, lb, before_seq, limit, out, n);
+}
+
+void store_msg_free(struct store_msg *m)
+{
+	if (!m)
+		return;
+	free(m->text);
+	free(m->tags);
+	m->text = m->tags = NULL;
+}
+
+int store_msg_count(struct store_conn *c, int64_t room_id, int64_t *n)
+{
+	*n = 0;
+	if (room_id < 0)
+		return STORE_EINVAL;
+	return c->be->msg_count(c, room_id, n);
+}
+
+int store_check(struct store_conn *c, char *detail, size_t detail_len)
+{
+	if (detail_len > 0)
+		detail[0] = '\0';
+	return c->be->check(c, detail, detail_len);
+}

@@ -37,6 +37,7 @@ enum store_err {
 	STORE_EVERSION = -6,  /* database schema newer than this binary */
 	STORE_EBUSY = -7,     /* locked for too long */
 	STORE_ECLOSED = -8,   /* the store is shutting down */
+	STORE_ENOTEMPTY = -9, /* still used by other rows (a category with rooms) */
 };
 
 /* Text for an error code ("not found", ...). */
@@ -125,7 +126,12 @@ typedef int (*store_job_fn)(struct store_conn *c, void *arg);
 /* Runs on the loop thread with the job's result. */
 typedef void (*store_done_cb)(int rc, void *arg);
 
-/* Queue a read-only job. */
+/*
+ * Queue a read-only job (runs in one read transaction). Without a mailbox
+ * (opt->mb NULL) jobs run at once on the direct connection and done is
+ * called before returning. After store_close() began, done gets
+ * STORE_ECLOSED. Job functions must not call store_begin/commit/rollback.
+ */
 void store_submit_read(struct store *st, store_job_fn fn, store_done_cb done, void *arg);
 /* Queue a write job; done runs after the commit holding it is durable. */
 void store_submit_write(struct store *st, store_job_fn fn, store_done_cb done, void *arg);
@@ -147,11 +153,22 @@ void store_account_free(struct store_account *a); /* frees the strings, not a */
 
 int store_category_add(struct store_conn *c, struct store_category *cat);
 int store_category_get(struct store_conn *c, const char *name, struct store_category *out);
+/* Set a category's allowed list, found by name. */
+int store_category_update(struct store_conn *c, const struct store_category *cat);
+/* Remove an empty category; STORE_ENOTEMPTY while a room is in it. */
+int store_category_remove(struct store_conn *c, const char *name);
+/* All categories ordered by name; like store_account_list. */
+int store_category_list(struct store_conn *c, struct store_category **out, size_t *n);
 void store_category_free(struct store_category *cat);
 
 int store_room_add(struct store_conn *c, struct store_room *r); /* category by name; sets id */
 int store_room_get(struct store_conn *c, const char *name, struct store_room *out);
-int store_room_update(struct store_conn *c, const struct store_room *r); /* description, category */
+/*
+ * Set description and category of a room found by id (id > 0) or else by
+ * name; a NULL description or an empty category keeps the current one.
+ */
+int store_room_update(struct store_conn *c, const struct store_room *r);
+/* Remove a room and its messages. */
 int store_room_remove(struct store_conn *c, const char *name);
 int store_room_list(struct store_conn *c, struct store_room **out, size_t *n);
 void store_room_free(struct store_room *r);
@@ -162,8 +179,10 @@ int store_msg_insert(struct store_conn *c, struct store_msg *m);
 /*
  * The newest `limit` messages of a room (room_id) or of a private
  * conversation (room_id 0, a and b the two accounts), oldest first, with
- * seq < before_seq when before_seq > 0. *out is an array of *n
- * (store_msg_free each, then free).
+ * seq < before_seq when before_seq > 0. Private messages have no seq: for
+ * them before_seq is a message id (store_msg.id), and only messages with
+ * id < before_seq are returned. *out is an array of *n (store_msg_free
+ * each, then free; NULL when *n is 0).
  */
 int store_msg_latest(struct store_conn *c, int64_t room_id, const char *a, const char *b,
                      int64_t before_seq, int limit, struct store_msg **out, size_t *n);

@@ -1,1 +1,634 @@
-/* placeholder: being written */
+/*
+ * sqlite.c — the SQLite backend's data operations and its backend table.
+ *
+ * Every statement is prepared once per connection (sq_stmt) and reset after
+ * use. Arguments were validated by store.c; here only what needs the
+ * database is checked (missing rows, unique names). Message text and
+ * password hashes never reach a log line: errors log SQLite's message only.
+ *
+ * Connections, transactions, migrations: conn.c. Schema: schema.c.
+ */
+#include "store/sqlite/sqlite_int.h"
+
+#include "common/str.h"
+#include "common/xmalloc.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ACCOUNT_COLS "id, name, pw_hash, scram, admin, chat_enabled, created_ms"
+#define ROOM_COLS                                                                                  \
+	"r.id, r.name, c.name, r.description, r.created_ms, r.last_seq FROM rooms r "              \
+	"JOIN categories c ON c.id = r.category_id"
+#define MSG_COLS "id, room_id, peer, seq, msgid, ts_ms, sender, kind, text, tags"
+
+const char *const sq_sql[SQ_N_STMTS] = {
+    [SQ_BEGIN] = "BEGIN",
+    [SQ_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+    [SQ_COMMIT] = "COMMIT",
+    [SQ_ROLLBACK] = "ROLLBACK",
+    [SQ_SAVEPOINT] = "SAVEPOINT job",
+    [SQ_RELEASE] = "RELEASE job",
+    [SQ_ROLLBACK_TO] = "ROLLBACK TO job",
+    [SQ_ACCOUNT_ADD] = "INSERT INTO accounts (name, pw_hash, scram, admin, chat_enabled, "
+                       "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [SQ_ACCOUNT_GET] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE name = ?1",
+    [SQ_ACCOUNT_UPDATE] = "UPDATE accounts SET name = ?1, pw_hash = ?2, scram = ?3, admin = ?4, "
+                          "chat_enabled = ?5 WHERE id = ?6",
+    [SQ_ACCOUNT_REMOVE] = "DELETE FROM accounts WHERE name = ?1",
+    [SQ_ACCOUNT_LIST] = "SELECT " ACCOUNT_COLS " FROM accounts ORDER BY name",
+    [SQ_CATEGORY_ADD] = "INSERT INTO categories (name, allowed, created_ms) VALUES (?1, ?2, ?3)",
+    [SQ_CATEGORY_GET] = "SELECT id, name, allowed, created_ms FROM categories WHERE name = ?1",
+    [SQ_CATEGORY_ID] = "SELECT id FROM categories WHERE name = ?1",
+    [SQ_CATEGORY_UPDATE] = "UPDATE categories SET allowed = ?2 WHERE name = ?1",
+    [SQ_CATEGORY_REMOVE] = "DELETE FROM categories WHERE name = ?1",
+    [SQ_CATEGORY_LIST] = "SELECT id, name, allowed, created_ms FROM categories ORDER BY name",
+    [SQ_ROOM_ADD] = "INSERT INTO rooms (name, category_id, description, created_ms) "
+                    "SELECT ?1, id, ?3, ?4 FROM categories WHERE name = ?2",
+    [SQ_ROOM_GET] = "SELECT " ROOM_COLS " WHERE r.name = ?1",
+    [SQ_ROOM_UPDATE] = "UPDATE rooms SET description = coalesce(?3, description), "
+                       "category_id = coalesce(?4, category_id) WHERE id = ?1 OR name = ?2",
+    [SQ_ROOM_REMOVE] = "DELETE FROM rooms WHERE name = ?1",
+    [SQ_ROOM_LIST] = "SELECT " ROOM_COLS " ORDER BY r.name",
+    [SQ_ROOM_BUMP] = "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
+    [SQ_ROOM_UNBUMP] = "UPDATE rooms SET last_seq = last_seq - 1 WHERE id = ?1",
+    [SQ_MSG_INSERT] = "INSERT INTO messages (room_id, pm_a, pm_b, peer, seq, msgid, ts_ms, "
+                      "sender, kind, text, tags) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [SQ_MSG_LATEST_ROOM] = "SELECT " MSG_COLS " FROM messages WHERE room_id = ?1 AND seq < ?2 "
+                           "ORDER BY seq DESC LIMIT ?3",
+    [SQ_MSG_LATEST_PM] = "SELECT " MSG_COLS " FROM messages WHERE pm_a = ?1 AND pm_b = ?2 "
+                         "AND id < ?3 ORDER BY id DESC LIMIT ?4",
+    [SQ_MSG_COUNT_ROOM] = "SELECT count(*) FROM messages WHERE room_id = ?1",
+    [SQ_MSG_COUNT_ALL] = "SELECT count(*) FROM messages",
+};
+
+/*
+ * Step a statement expected to change one row: 0, STORE_ENOTFOUND when no
+ * row changed, or a store_err. Resets it.
+ */
+static int exec_one(struct sq_conn *sc, sqlite3_stmt *st, const char *what)
+{
+	int rc = sq_exec_stmt(sc, st, what);
+
+	if (rc == 0 && sqlite3_changes(sc->db) == 0)
+		rc = STORE_ENOTFOUND;
+	return rc;
+}
+
+/*
+ * Run a list query, calling row(st, array + i) for each row into a growing
+ * array of elem-sized items. *out / *n as in store.h.
+ */
+static int collect(struct sq_conn *sc, sqlite3_stmt *st, size_t elem,
+                   void (*row)(sqlite3_stmt *st, void *item), void **out, size_t *n,
+                   const char *what)
+{
+	size_t cap = 0;
+	char *arr = NULL;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			arr = xrealloc(arr, cap * elem);
+		}
+		memset(arr + *n * elem, 0, elem);
+		row(st, arr + *n * elem);
+		(*n)++;
+	}
+	*out = arr;
+	if (rc != SQLITE_DONE)
+		return sq_fail(sc, st, rc, what); /* the caller frees what was read */
+	sqlite3_reset(st);
+	return 0;
+}
+
+/* --- accounts ------------------------------------------------------------- */
+
+static void account_row(sqlite3_stmt *st, void *item)
+{
+	struct store_account *a = item;
+
+	a->id = sqlite3_column_int64(st, 0);
+	str_copy(a->name, (const char *)sqlite3_column_text(st, 1), sizeof(a->name));
+	a->pw_hash = sq_col_dup(st, 2, true);
+	a->scram = sq_col_dup(st, 3, true);
+	a->admin = sqlite3_column_int(st, 4) != 0;
+	a->chat_enabled = sqlite3_column_int(st, 5) != 0;
+	a->created_ms = sqlite3_column_int64(st, 6);
+}
+
+/* Parameters 2..5 of SQ_ACCOUNT_ADD and SQ_ACCOUNT_UPDATE. */
+static void account_bind(sqlite3_stmt *st, const struct store_account *a)
+{
+	sq_bind_text(st, 2, a->pw_hash);
+	sq_bind_text(st, 3, a->scram);
+	sqlite3_bind_int(st, 4, a->admin);
+	sqlite3_bind_int(st, 5, a->chat_enabled);
+}
+
+static int sq_account_add(struct store_conn *c, struct store_account *a)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_ACCOUNT_ADD);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sq_bind_text(st, 1, a->name);
+	account_bind(st, a);
+	sqlite3_bind_int64(st, 6, a->created_ms);
+	rc = sq_exec_stmt(sc, st, "adding an account");
+	if (rc == 0)
+		a->id = sqlite3_last_insert_rowid(sc->db);
+	return rc;
+}
+
+static int sq_account_get(struct store_conn *c, const char *name, struct store_account *out)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_ACCOUNT_GET);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sq_bind_text(st, 1, name);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		rc = STORE_ENOTFOUND;
+	} else if (rc != SQLITE_ROW) {
+		return sq_fail(sc, st, rc, "reading an account");
+	} else {
+		account_row(st, out);
+		rc = 0;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int sq_account_update(struct store_conn *c, const struct store_account *a)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_ACCOUNT_UPDATE);
+
+	if (!st)
+		return STORE_EIO;
+	sq_bind_text(st, 1, a->name);
+	account_bind(st, a);
+	sqlite3_bind_int64(st, 6, a->id);
+	return exec_one(sc, st, "updating an account");
+}
+
+static int sq_account_remove(struct store_conn *c, const char *name)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_ACCOUNT_REMOVE);
+
+	if (!st)
+		return STORE_EIO;
+	sq_bind_text(st, 1, name);
+	return exec_one(sc, st, "removing an account");
+}
+
+static int sq_account_list(struct store_conn *c, struct store_account **out, size_t *n)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_ACCOUNT_LIST);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	rc = collect(sc, st, sizeof(**out), account_row, (void **)out, n, "listing accounts");
+	if (rc) {
+		for (size_t i = 0; i < *n; i++)
+			store_account_free(&(*out)[i]);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+/* --- categories ----------------------------------------------------------- */
+
+static void category_row(sqlite3_stmt *st, void *item)
+{
+	struct store_category *cat = item;
+
+	cat->id = sqlite3_column_int64(st, 0);
+	str_copy(cat->name, (const char *)sqlite3_column_text(st, 1), sizeof(cat->name));
+	cat->allowed = sq_col_dup(st, 2, false);
+	cat->created_ms = sqlite3_column_int64(st, 3);
+}
+
+static int sq_category_add(struct store_conn *c, struct store_category *cat)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_CATEGORY_ADD);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sq_bind_text(st, 1, cat->name);
+	sq_bind_text(st, 2, cat->allowed ? cat->allowed : "*");
+	sqlite3_bind_int64(st, 3, cat->created_ms);
+	rc = sq_exec_stmt(sc, st, "adding a category");
+	if (rc == 0)
+		cat->id = sqlite3_last_insert_rowid(sc->db);
+	return rc;
+}
+
+static int sq_category_get(struct store_conn *c, const char *name, struct store_category *out)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_CATEGORY_GET);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sq_bind_text(st, 1, name);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		rc = STORE_ENOTFOUND;
+	} else if (rc != SQLITE_ROW) {
+		return sq_fail(sc, st, rc, "reading a category");
+	} else {
+		category_row(st, out);
+		rc = 0;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int sq_category_update(struct store_conn *c, const struct store_category *cat)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_CATEGORY_UPDATE);
+
+	if (!st)
+		return STORE_EIO;
+	sq_bind_text(st, 1, cat->name);
+	sq_bind_text(st, 2, cat->allowed ? cat->allowed : "*");
+	return exec_one(sc, st, "updating a category");
+}
+
+static int sq_category_remove(struct store_conn *c, const char *name)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_CATEGORY_REMOVE);
+
+	if (!st)
+		return STORE_EIO;
+	sq_bind_text(st, 1, name);
+	return exec_one(sc, st, "removing a category"); /* FK: ENOTEMPTY */
+}
+
+static int sq_category_list(struct store_conn *c, struct store_category **out, size_t *n)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_CATEGORY_LIST);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	rc = collect(sc, st, sizeof(**out), category_row, (void **)out, n, "listing categories");
+	if (rc) {
+		for (size_t i = 0; i < *n; i++)
+			store_category_free(&(*out)[i]);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+/* The id of a category, or STORE_ENOTFOUND. */
+static int category_id(struct sq_conn *sc, const char *name, int64_t *id)
+{
+	sqlite3_stmt *st = sq_stmt(sc, SQ_CATEGORY_ID);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sq_bind_text(st, 1, name);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		rc = STORE_ENOTFOUND;
+	} else if (rc != SQLITE_ROW) {
+		return sq_fail(sc, st, rc, "finding a category");
+	} else {
+		*id = sqlite3_column_int64(st, 0);
+		rc = 0;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* --- rooms ---------------------------------------------------------------- */
+
+static void room_row(sqlite3_stmt *st, void *item)
+{
+	struct store_room *r = item;
+
+	r->id = sqlite3_column_int64(st, 0);
+	str_copy(r->name, (const char *)sqlite3_column_text(st, 1), sizeof(r->name));
+	str_copy(r->category, (const char *)sqlite3_column_text(st, 2), sizeof(r->category));
+	r->description = sq_col_dup(st, 3, false);
+	r->created_ms = sqlite3_column_int64(st, 4);
+	r->last_seq = sqlite3_column_int64(st, 5);
+}
+
+static int sq_room_add(struct store_conn *c, struct store_room *r)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_ROOM_ADD);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sq_bind_text(st, 1, r->name);
+	sq_bind_text(st, 2, r->category);
+	sq_bind_text(st, 3, r->description ? r->description : "");
+	sqlite3_bind_int64(st, 4, r->created_ms);
+	rc = exec_one(sc, st, "adding a room"); /* no row: no such category */
+	if (rc == 0) {
+		r->id = sqlite3_last_insert_rowid(sc->db);
+		r->last_seq = 0;
+	}
+	return rc;
+}
+
+static int sq_room_get(struct store_conn *c, const char *name, struct store_room *out)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_ROOM_GET);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sq_bind_text(st, 1, name);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		rc = STORE_ENOTFOUND;
+	} else if (rc != SQLITE_ROW) {
+		return sq_fail(sc, st, rc, "reading a room");
+	} else {
+		room_row(st, out);
+		rc = 0;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int sq_room_update(struct store_conn *c, int64_t id, const char *name,
+                          const char *description, const char *category)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_ROOM_UPDATE);
+	int64_t cat_id = 0;
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	if (category && (rc = category_id(sc, category, &cat_id)) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id > 0 ? id : 0);
+	sq_bind_text(st, 2, id > 0 ? NULL : name);
+	sq_bind_text(st, 3, description);
+	if (category)
+		sqlite3_bind_int64(st, 4, cat_id);
+	else
+		sqlite3_bind_null(st, 4);
+	return exec_one(sc, st, "updating a room");
+}
+
+static int sq_room_remove(struct store_conn *c, const char *name)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_ROOM_REMOVE);
+
+	if (!st)
+		return STORE_EIO;
+	sq_bind_text(st, 1, name);
+	return exec_one(sc, st, "removing a room"); /* its messages go with it */
+}
+
+static int sq_room_list(struct store_conn *c, struct store_room **out, size_t *n)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_ROOM_LIST);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	rc = collect(sc, st, sizeof(**out), room_row, (void **)out, n, "listing rooms");
+	if (rc) {
+		for (size_t i = 0; i < *n; i++)
+			store_room_free(&(*out)[i]);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+/* --- messages ------------------------------------------------------------- */
+
+/* Take the room's next sequence number (the write lock is held). */
+static int next_seq(struct sq_conn *sc, int64_t room_id, int64_t *seq)
+{
+	sqlite3_stmt *st = sq_stmt(sc, SQ_ROOM_BUMP);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, room_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		rc = STORE_ENOTFOUND;
+	} else if (rc != SQLITE_ROW) {
+		return sq_fail(sc, st, rc, "numbering a message");
+	} else {
+		*seq = sqlite3_column_int64(st, 0);
+		rc = 0;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Bind the columns of SQ_MSG_INSERT after room_id/pm_a/pm_b/peer. */
+static void msg_bind(sqlite3_stmt *st, const struct store_msg *m, int64_t seq)
+{
+	sqlite3_bind_int64(st, 5, seq);
+	sq_bind_text(st, 6, m->msgid);
+	sqlite3_bind_int64(st, 7, m->ts_ms);
+	sq_bind_text(st, 8, m->sender);
+	sq_bind_text(st, 9, m->kind);
+	sq_bind_text(st, 10, m->text ? m->text : "");
+	sq_bind_text(st, 11, m->tags);
+}
+
+/*
+ * Insert with the write lock held. A room message takes the next seq first;
+ * if the INSERT then fails (duplicate msgid), the bump is undone so the
+ * numbers stay contiguous without a savepoint on the hot path.
+ */
+static int msg_insert_locked(struct sq_conn *sc, sqlite3_stmt *st, struct store_msg *m)
+{
+	char a[STORE_NAME_MAX], b[STORE_NAME_MAX];
+	int64_t seq = 0;
+	int rc;
+
+	if (m->room_id > 0) {
+		if ((rc = next_seq(sc, m->room_id, &seq)) != 0)
+			return rc;
+		sqlite3_bind_int64(st, 1, m->room_id);
+	} else {
+		str_lower(a, m->sender, sizeof(a));
+		str_lower(b, m->peer, sizeof(b));
+		sqlite3_bind_null(st, 1);
+		sq_bind_text(st, 2, strcmp(a, b) <= 0 ? a : b);
+		sq_bind_text(st, 3, strcmp(a, b) <= 0 ? b : a);
+		sq_bind_text(st, 4, m->peer);
+	}
+	msg_bind(st, m, seq);
+	rc = sq_exec_stmt(sc, st, "storing a message");
+	sqlite3_clear_bindings(st);
+	if (rc == 0) {
+		m->id = sqlite3_last_insert_rowid(sc->db);
+		m->seq = seq;
+	} else if (m->room_id > 0) {
+		sqlite3_stmt *undo = sq_stmt(sc, SQ_ROOM_UNBUMP);
+
+		if (!undo)
+			return STORE_EIO;
+		sqlite3_bind_int64(undo, 1, m->room_id);
+		if (sq_exec_stmt(sc, undo, "renumbering a message") != 0)
+			rc = STORE_EIO;
+	}
+	return rc;
+}
+
+static int sq_msg_insert(struct store_conn *c, struct store_msg *m)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_MSG_INSERT);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	if (!sqlite3_get_autocommit(sc->db))
+		return msg_insert_locked(sc, st, m);
+	/* outside a transaction: one of our own, so seq and row go together */
+	if ((rc = sq_begin(c, true)) != 0)
+		return rc;
+	rc = msg_insert_locked(sc, st, m);
+	if (rc == 0)
+		rc = sq_commit(c);
+	if (rc != 0)
+		sq_rollback(c);
+	return rc;
+}
+
+static void msg_row(sqlite3_stmt *st, void *item)
+{
+	struct store_msg *m = item;
+	const char *peer = (const char *)sqlite3_column_text(st, 2);
+
+	m->id = sqlite3_column_int64(st, 0);
+	m->room_id = sqlite3_column_int64(st, 1); /* NULL reads as 0 */
+	str_copy(m->peer, peer ? peer : "", sizeof(m->peer));
+	m->seq = sqlite3_column_int64(st, 3);
+	str_copy(m->msgid, (const char *)sqlite3_column_text(st, 4), sizeof(m->msgid));
+	m->ts_ms = sqlite3_column_int64(st, 5);
+	str_copy(m->sender, (const char *)sqlite3_column_text(st, 6), sizeof(m->sender));
+	str_copy(m->kind, (const char *)sqlite3_column_text(st, 7), sizeof(m->kind));
+	m->text = sq_col_dup(st, 8, false);
+	m->tags = sq_col_dup(st, 9, true);
+}
+
+static int sq_msg_latest(struct store_conn *c, int64_t room_id, const char *a, const char *b,
+                         int64_t before, int limit, struct store_msg **out, size_t *n)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, room_id > 0 ? SQ_MSG_LATEST_ROOM : SQ_MSG_LATEST_PM);
+	int i = 1, rc;
+
+	if (!st)
+		return STORE_EIO;
+	if (room_id > 0) {
+		sqlite3_bind_int64(st, i++, room_id);
+	} else {
+		sq_bind_text(st, i++, a);
+		sq_bind_text(st, i++, b);
+	}
+	sqlite3_bind_int64(st, i++, before > 0 ? before : INT64_MAX);
+	sqlite3_bind_int(st, i, limit);
+	rc = collect(sc, st, sizeof(**out), msg_row, (void **)out, n, "reading history");
+	for (size_t j = 0; j < *n / 2; j++) { /* newest first -> oldest first */
+		struct store_msg t = (*out)[j];
+
+		(*out)[j] = (*out)[*n - 1 - j];
+		(*out)[*n - 1 - j] = t;
+	}
+	if (rc) {
+		for (size_t j = 0; j < *n; j++)
+			store_msg_free(&(*out)[j]);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+static int sq_msg_count(struct store_conn *c, int64_t room_id, int64_t *n)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, room_id > 0 ? SQ_MSG_COUNT_ROOM : SQ_MSG_COUNT_ALL);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	if (room_id > 0)
+		sqlite3_bind_int64(st, 1, room_id);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		return sq_fail(sc, st, rc, "counting messages");
+	*n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 0;
+}
+
+const struct store_backend store_sqlite_backend = {
+    .name = "sqlite",
+    .open_conn = sq_open_conn,
+    .close_conn = sq_close_conn,
+    .migrate = sq_migrate,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .savepoint = sq_savepoint,
+    .release = sq_release,
+    .rollback_to = sq_rollback_to,
+    .account_add = sq_account_add,
+    .account_get = sq_account_get,
+    .account_update = sq_account_update,
+    .account_remove = sq_account_remove,
+    .account_list = sq_account_list,
+    .category_add = sq_category_add,
+    .category_get = sq_category_get,
+    .category_update = sq_category_update,
+    .category_remove = sq_category_remove,
+    .category_list = sq_category_list,
+    .room_add = sq_room_add,
+    .room_get = sq_room_get,
+    .room_update = sq_room_update,
+    .room_remove = sq_room_remove,
+    .room_list = sq_room_list,
+    .msg_insert = sq_msg_insert,
+    .msg_latest = sq_msg_latest,
+    .msg_count = sq_msg_count,
+    .check = sq_check,
+};

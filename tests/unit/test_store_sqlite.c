@@ -1,0 +1,287 @@
+/*
+ * test_store_sqlite.c — what only the SQLite backend promises: file modes,
+ * refusal of a newer schema, data surviving close/reopen, the integrity
+ * check, two processes' worth of connections on one file (WAL).
+ *
+ * The generic behaviour is the contract suite's (tests/contract). This file
+ * uses sqlite3.h directly to forge databases the store would never write.
+ */
+#include "common/id.h"
+#include "common/str.h"
+#include "common/timeutil.h"
+#include "store/store.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+struct tctx {
+	char dir[64];   /* temporary directory */
+	char path[128]; /* database file */
+	char url[160];  /* "sqlite:" + path */
+};
+
+static int setup(void **state)
+{
+	struct tctx *t = calloc(1, sizeof(*t));
+
+	str_copy(t->dir, "/tmp/pchat-sqlite-XXXXXX", sizeof(t->dir));
+	if (!mkdtemp(t->dir))
+		return -1;
+	snprintf(t->path, sizeof(t->path), "%s/pchat.db", t->dir);
+	snprintf(t->url, sizeof(t->url), "sqlite:%s", t->path);
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct tctx *t = *state;
+	char p[200];
+
+	unlink(t->path);
+	snprintf(p, sizeof(p), "%s-wal", t->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", t->path);
+	unlink(p);
+	rmdir(t->dir);
+	free(t);
+	return 0;
+}
+
+static struct store *open_at(const char *url, bool create, char *err, size_t errlen)
+{
+	struct store_options opt = {.url = url, .create = create};
+
+	return store_open(&opt, err, errlen);
+}
+
+/* Run SQL on the file with a raw connection (forging what the store won't). */
+static void raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static int raw_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int v;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void test_newer_schema_refused(void **state)
+{
+	struct tctx *t = *state;
+	char err[256] = "", want[200];
+	struct store *st = open_at(t->url, true, err, sizeof(err));
+
+	assert_non_null(st);
+	store_close(st);
+	assert_int_equal(raw_int(t->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	raw_exec(t->path, "PRAGMA user_version = 7");
+	assert_null(open_at(t->url, false, err, sizeof(err)));
+	snprintf(want, sizeof(want), "has schema version 7, newer than this pchat's %d",
+	         STORE_SCHEMA_VERSION);
+	assert_non_null(strstr(err, want));
+	assert_non_null(strstr(err, "use a newer pchat"));
+	/* refusing did not touch it */
+	assert_int_equal(raw_int(t->path, "PRAGMA user_version"), 7);
+}
+
+static void expect_mode(const char *path, const char *suffix)
+{
+	char p[200];
+	struct stat sb;
+
+	snprintf(p, sizeof(p), "%s%s", path, suffix);
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+}
+
+static void test_file_modes(void **state)
+{
+	struct tctx *t = *state;
+	char err[256];
+	mode_t old = umask(0); /* SQLite alone would then create 0644 files */
+	struct store *st = open_at(t->url, true, err, sizeof(err));
+	struct store_account a = {0};
+
+	umask(old);
+	assert_non_null(st);
+	str_copy(a.name, "alice", sizeof(a.name));
+	assert_int_equal(store_account_add(store_direct(st), &a), 0);
+	expect_mode(t->path, "");
+	expect_mode(t->path, "-wal");
+	expect_mode(t->path, "-shm");
+	store_close(st);
+
+	/* a database left readable by others is tightened on open */
+	assert_int_equal(chmod(t->path, 0644), 0);
+	st = open_at(t->url, false, err, sizeof(err));
+	assert_non_null(st);
+	expect_mode(t->path, "");
+	store_close(st);
+}
+
+static void test_survives_reopen(void **state)
+{
+	struct tctx *t = *state;
+	char err[256];
+	struct store *st = open_at(t->url, true, err, sizeof(err));
+	struct store_room r = {0};
+	struct store_msg m = {0}, *v;
+	struct store_account a = {0};
+	size_t n;
+
+	assert_non_null(st);
+	str_copy(r.name, "lobby", sizeof(r.name));
+	assert_int_equal(store_room_add(store_direct(st), &r), 0);
+	m.room_id = r.id;
+	id_new(time_now_ms(), m.msgid);
+	str_copy(m.sender, "alice", sizeof(m.sender));
+	str_copy(m.kind, "PRIVMSG", sizeof(m.kind));
+	m.text = "kept";
+	assert_int_equal(store_msg_insert(store_direct(st), &m), 0);
+	str_copy(a.name, "Alice", sizeof(a.name));
+	a.pw_hash = "$argon2id$v=19$m=1";
+	assert_int_equal(store_account_add(store_direct(st), &a), 0);
+	store_close(st);
+
+	assert_int_equal(raw_int(t->path, "SELECT journal_mode = 'wal' FROM pragma_journal_mode"),
+	                 1);
+	st = open_at(t->url, false, err, sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(store_msg_latest(store_direct(st), r.id, NULL, NULL, 0, 10, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].text, "kept");
+	assert_string_equal(v[0].msgid, m.msgid);
+	store_msg_free(&v[0]);
+	free(v);
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(store_account_get(store_direct(st), "alice", &a), 0);
+	assert_string_equal(a.pw_hash, "$argon2id$v=19$m=1");
+	store_account_free(&a);
+	store_close(st);
+}
+
+static void test_integrity_check(void **state)
+{
+	struct tctx *t = *state;
+	char err[256], detail[256];
+	struct store *st = open_at(t->url, true, err, sizeof(err));
+
+	assert_non_null(st);
+	assert_int_equal(store_check(store_direct(st), detail, sizeof(detail)), 0);
+	store_close(st);
+
+	/* a room pointing at a category that does not exist */
+	raw_exec(t->path,
+	         "PRAGMA foreign_keys = OFF;"
+	         "INSERT INTO rooms (name, category_id, created_ms) VALUES ('bad', 99, 0)");
+	st = open_at(t->url, false, err, sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(store_check(store_direct(st), detail, sizeof(detail)), STORE_EIO);
+	assert_non_null(strstr(detail, "rooms"));
+	store_close(st);
+}
+
+static void test_corrupt_file(void **state)
+{
+	struct tctx *t = *state;
+	char err[256], detail[256], junk[4096];
+	struct store *st = open_at(t->url, true, err, sizeof(err));
+	struct store_account a = {0};
+	int fd;
+
+	assert_non_null(st);
+	for (int i = 0; i < 200; i++) {
+		snprintf(a.name, sizeof(a.name), "user%d", i);
+		assert_int_equal(store_account_add(store_direct(st), &a), 0);
+	}
+	store_close(st);
+	/* scribble over the third page (a table or index b-tree) */
+	memset(junk, 0x5a, sizeof(junk));
+	fd = open(t->path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, junk, sizeof(junk), 2 * 4096), (ssize_t)sizeof(junk));
+	close(fd);
+	st = open_at(t->url, false, err, sizeof(err));
+	if (st) { /* opening may already notice; if not, the check must */
+		assert_int_not_equal(store_check(store_direct(st), detail, sizeof(detail)), 0);
+		assert_true(detail[0] != '\0');
+		store_close(st);
+	}
+}
+
+static void test_missing_without_create(void **state)
+{
+	struct tctx *t = *state;
+	char err[256] = "";
+	struct store *st;
+
+	assert_null(open_at(t->url, false, err, sizeof(err)));
+	assert_non_null(strstr(err, "does not exist"));
+	assert_int_equal(access(t->path, F_OK), -1);   /* not created */
+	st = open_at(t->path, true, err, sizeof(err)); /* a bare path is SQLite too */
+	assert_non_null(st);
+	store_close(st);
+	assert_int_equal(access(t->path, F_OK), 0);
+}
+
+static void test_two_stores_one_file(void **state)
+{
+	struct tctx *t = *state;
+	char err[256];
+	struct store *daemon = open_at(t->url, true, err, sizeof(err));
+	struct store *ctl = open_at(t->url, false, err, sizeof(err));
+	struct store_account a = {0}, got;
+
+	assert_non_null(daemon);
+	assert_non_null(ctl);
+	/* pchatctl holds a write transaction; pchatd still reads */
+	assert_int_equal(store_begin(store_direct(ctl)), 0);
+	str_copy(a.name, "carol", sizeof(a.name));
+	assert_int_equal(store_account_add(store_direct(ctl), &a), 0);
+	assert_int_equal(store_account_get(store_direct(daemon), "carol", &got), STORE_ENOTFOUND);
+	assert_int_equal(store_commit(store_direct(ctl)), 0);
+	assert_int_equal(store_account_get(store_direct(daemon), "carol", &got), 0);
+	store_account_free(&got);
+	store_close(ctl);
+	store_close(daemon);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_file_modes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_survives_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_integrity_check, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_without_create, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_stores_one_file, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
