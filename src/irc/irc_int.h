@@ -261,9 +261,32 @@ static inline const char *chan_name(const struct chat_room *r, char *buf)
 #define IRC_HANDLERS(X)                                                                            \
 	X(cap)                                                                                     \
 	X(authenticate)                                                                            \
-	X(nick) X(user) X(pass) X(ping) X(pong) X(quit) X(join) X(part) X(privmsg) X(notice)       \
-	    X(tagmsg) X(topic) X(names) X(list) X(who) X(whois) X(mode) X(away) X(motd) X(lusers)  \
-	        X(version) X(time) X(setname) X(invite) X(userhost) X(ison)
+	X(nick)                                                                                    \
+	X(user)                                                                                    \
+	X(pass)                                                                                    \
+	X(ping)                                                                                    \
+	X(pong)                                                                                    \
+	X(quit)                                                                                    \
+	X(join)                                                                                    \
+	X(part)                                                                                    \
+	X(privmsg)                                                                                 \
+	X(notice)                                                                                  \
+	X(tagmsg)                                                                                  \
+	X(topic)                                                                                   \
+	X(names)                                                                                   \
+	X(list)                                                                                    \
+	X(who)                                                                                     \
+	X(whois)                                                                                   \
+	X(mode)                                                                                    \
+	X(away)                                                                                    \
+	X(motd)                                                                                    \
+	X(lusers)                                                                                  \
+	X(version)                                                                                 \
+	X(time)                                                                                    \
+	X(setname)                                                                                 \
+	X(invite)                                                                                  \
+	X(userhost)                                                                                \
+	X(ison)
 #define X(h) bool cmd_##h(struct client *cl, struct irc_msg *m);
 IRC_HANDLERS(X)
 #undef X
