@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <event2/event.h>
-#include <event2/thread.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -391,7 +390,6 @@ int main(int argc, char **argv)
 	}
 	if (parse_args(&srv, argc, argv) != 0 || load_config(&srv, &srv.cfg) != 0)
 		return EXIT_CONFIG;
-	evthread_use_pthreads();
 	scram_set_default_iterations(srv.cfg.scram_iterations);
 	rc = run(&srv);
 	teardown(&srv);

@@ -118,7 +118,7 @@ static void post_submit(struct post_op *op)
 		post_op_free(op);
 		return;
 	}
-	store_submit_write(op->ch->p.store, post_job, post_done, op);
+	store_submit_write_atomic(op->ch->p.store, post_job, post_done, op);
 }
 
 void chat_post_room(struct chat *ch, struct chat_session *s, struct chat_room *room,

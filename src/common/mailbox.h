@@ -2,8 +2,8 @@
  * mailbox.h — hand a callback from any thread to the libevent loop thread.
  *
  * Store threads and the worker pool post their completions here; the loop
- * runs them in posting order, in batches, on its own thread. Needs
- * evthread_use_pthreads() before the event_base is created.
+ * runs them in posting order, in batches, on its own thread. libevent
+ * itself needs no locking for this (an eventfd wakes the loop).
  */
 #ifndef PCHAT_COMMON_MAILBOX_H
 #define PCHAT_COMMON_MAILBOX_H

@@ -39,6 +39,7 @@ struct store_job {
 	store_done_cb done;     /* runs on the loop thread */
 	void *arg;              /* for both */
 	int rc;                 /* fn's result (or the batch's failure) */
+	bool atomic;            /* fn changes nothing when it fails: no savepoint */
 };
 
 struct store_queue {
@@ -189,6 +190,11 @@ static void jobs_done(void *arg)
  */
 static int run_one_write(const struct store_backend *be, struct store_conn *c, struct store_job *j)
 {
+	if (j->atomic) {
+		/* Its own failure changes nothing; a database error may have. */
+		j->rc = j->fn(c, j->arg);
+		return j->rc == STORE_EIO ? -1 : 0;
+	}
 	if (be->savepoint(c) != 0) {
 		j->rc = STORE_EIO;
 		return -1;
@@ -425,10 +431,11 @@ static void run_inline(struct store *st, struct store_job *j, bool write)
 }
 
 static void submit(struct store *st, struct store_queue *q, bool write, store_job_fn fn,
-                   store_done_cb done, void *arg)
+                   store_done_cb done, void *arg, bool atomic)
 {
 	struct store_job *j = xmalloc(sizeof(*j));
 
+	j->atomic = atomic;
 	j->next = NULL;
 	j->fn = fn;
 	j->done = done;
@@ -446,12 +453,17 @@ static void submit(struct store *st, struct store_queue *q, bool write, store_jo
 
 void store_submit_read(struct store *st, store_job_fn fn, store_done_cb done, void *arg)
 {
-	submit(st, &st->rq, false, fn, done, arg);
+	submit(st, &st->rq, false, fn, done, arg, false);
 }
 
 void store_submit_write(struct store *st, store_job_fn fn, store_done_cb done, void *arg)
 {
-	submit(st, &st->wq, true, fn, done, arg);
+	submit(st, &st->wq, true, fn, done, arg, false);
+}
+
+void store_submit_write_atomic(struct store *st, store_job_fn fn, store_done_cb done, void *arg)
+{
+	submit(st, &st->wq, true, fn, done, arg, true);
 }
 
 /* --- transactions --------------------------------------------------------- */

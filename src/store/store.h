@@ -136,6 +136,13 @@ void store_submit_read(struct store *st, store_job_fn fn, store_done_cb done, vo
 /* Queue a write job; done runs after the commit holding it is durable. */
 void store_submit_write(struct store *st, store_job_fn fn, store_done_cb done, void *arg);
 
+/*
+ * The same for a job that leaves the database unchanged whenever it fails
+ * (a single operation such as store_msg_insert): it runs without its own
+ * savepoint, which makes grouped commits of many small jobs cheaper.
+ */
+void store_submit_write_atomic(struct store *st, store_job_fn fn, store_done_cb done, void *arg);
+
 /* --- synchronous operations -------------------------------------------- */
 
 /* Transactions (used by pchatctl for multi-step changes; jobs are wrapped). */
