@@ -1,0 +1,153 @@
+/*
+ * lg.h — the load generator's shared state: options, the run, its clients
+ * and the counters they update.
+ *
+ * One libevent loop drives everything on one thread; the run (struct lg)
+ * owns every client. lg_client.c speaks IRC for one client; loadgen.c
+ * parses options, paces the phases and reports. Nothing here is
+ * thread-safe, on purpose.
+ */
+#ifndef PCHAT_BENCH_LG_H
+#define PCHAT_BENCH_LG_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lg_hist.h"
+
+struct event_base;
+struct event;
+struct bufferevent;
+
+enum lg_mode {
+	LG_MODE_THROUGHPUT, /* senders keep a window of unacknowledged messages full */
+	LG_MODE_LATENCY,    /* a fixed aggregate rate */
+	LG_MODE_IDLE,       /* connect, register, measure server RSS */
+	LG_MODE_CONNECT,    /* measure how fast everyone gets registered and joined */
+};
+
+enum lg_phase {
+	LG_PHASE_SETUP,   /* connecting, registering, joining */
+	LG_PHASE_WARMUP,  /* sending, not counting */
+	LG_PHASE_MEASURE, /* sending and counting */
+	LG_PHASE_DRAIN,   /* not sending, waiting for what is in flight */
+	LG_PHASE_SETTLE,  /* idle mode: waiting before reading the RSS */
+	LG_PHASE_DONE,    /* leaving the loop */
+};
+
+/* Capabilities the load generator asks for (bit flags). */
+enum lg_cap {
+	LG_CAP_ECHO = 1 << 0,  /* echo-message */
+	LG_CAP_TIME = 1 << 1,  /* server-time */
+	LG_CAP_TAGS = 1 << 2,  /* message-tags */
+	LG_CAP_BATCH = 1 << 3, /* batch */
+	LG_CAP_SASL = 1 << 4,  /* sasl (only when --sasl is given) */
+	LG_CAP_ALL = (1 << 5) - 1,
+};
+
+struct lg_opts {
+	const char *host;        /* server address (numeric or name) */
+	int port;                /* server port */
+	int n_clients;           /* connections to open */
+	int n_rooms;             /* rooms #bench0..#bench{R-1}; 0 = no JOIN */
+	int rooms_per_client;    /* rooms each client joins */
+	int n_senders;           /* clients that send (the first ones) */
+	double rate;             /* aggregate msgs/s; 0 = window-paced */
+	int window;              /* unacknowledged messages per sender */
+	int size;                /* message body bytes */
+	double duration;         /* measured seconds */
+	double warmup;           /* unmeasured seconds before */
+	double settle;           /* idle mode: seconds to wait before reading RSS */
+	double drain;            /* seconds to wait for in-flight messages after */
+	double setup_timeout;    /* seconds allowed for connecting everyone */
+	const char *sasl_user;   /* printf pattern with one %d, or NULL */
+	const char *sasl_pass;   /* SASL password, or NULL */
+	const char *nick_prefix; /* nick = prefix + client index */
+	const char *oper_name;   /* OPER after 001 (e.g. to lift flood limits), or NULL */
+	const char *oper_pass;   /* OPER password */
+	const char *umode;       /* MODE <nick> <umode> after 001, or NULL */
+	enum lg_mode mode;       /* what to measure */
+	pid_t server_pid;        /* 0 = unknown */
+	bool json;               /* one JSON object on stdout */
+	double connect_rate;     /* new connections per second, 0 = all at once */
+	int max_inflight;        /* connections handshaking at once */
+	uint32_t bind_first;     /* first local source address (host order), 0 = none */
+	uint32_t bind_last;      /* last local source address (host order) */
+	int verbose;             /* print protocol problems to stderr */
+};
+
+struct lg_counters {
+	uint64_t sent;           /* PRIVMSGs written */
+	uint64_t acked;          /* acknowledged by echo or PONG */
+	uint64_t delivered;      /* received by a client other than the sender */
+	uint64_t errors;         /* error numerics and FAIL after registration */
+	uint64_t other;          /* lines counted and ignored */
+	uint64_t skipped;        /* rate mode: sends skipped, output backlogged */
+	struct lg_hist delivery; /* send-to-delivery latency, ns */
+	struct lg_hist ack;      /* send-to-acknowledgement latency, ns */
+};
+
+struct lg_client;
+
+struct lg {
+	struct lg_opts o;          /* options */
+	struct event_base *base;   /* the one loop */
+	struct event *tick;        /* periodic pacing timer */
+	struct sockaddr_in addr;   /* server address */
+	struct lg_client *clients; /* n_clients clients */
+	int *room_members;         /* members per room */
+	enum lg_phase phase;       /* where the run is */
+	int n_started;             /* connections started */
+	int n_inflight;            /* started, neither ready nor failed */
+	int n_ready;               /* registered and joined */
+	int n_failed;              /* gave up during setup */
+	int n_closed;              /* closed by the server after setup */
+	uint32_t bind_next;        /* next source address to bind */
+	int64_t t_start;           /* ns: run start */
+	int64_t t_setup_done;      /* ns: every client ready or failed */
+	int64_t t_phase;           /* ns: current phase began */
+	int64_t t_measure;         /* ns: measurement began */
+	int64_t t_measure_end;     /* ns: measurement ended */
+	uint64_t rate_sent;        /* rate mode: messages sent since pacing began */
+	int64_t t_rate;            /* ns: rate pacing began */
+	int rr;                    /* rate mode: next sender, round robin */
+	uint64_t expected;         /* deliveries owed for every message sent */
+	uint64_t delivered_all;    /* deliveries received, measured or not */
+	uint64_t sent_all;         /* messages sent, measured or not */
+	uint64_t acked_all;        /* acknowledgements, measured or not */
+	struct lg_counters c;      /* counted during LG_PHASE_MEASURE */
+	struct lg_hist handshake;  /* connect-to-ready times, ns */
+	unsigned caps_seen;        /* caps enabled on the first ready client */
+	int64_t rss_before;        /* KiB, -1 unknown */
+	int64_t rss_after;         /* KiB, -1 unknown */
+	double cpu_before;         /* server CPU seconds, -1 unknown */
+	double cpu_after;          /* server CPU seconds, -1 unknown */
+	double self_cpu_before;    /* our CPU seconds at measurement start */
+	double self_cpu_after;     /* our CPU seconds at measurement end */
+	int exit_code;             /* process exit status */
+};
+
+/* Whether phase counts traffic. */
+static inline bool lg_measuring(const struct lg *lg)
+{
+	return lg->phase == LG_PHASE_MEASURE;
+}
+
+/* Whether senders may send in the current phase. */
+static inline bool lg_sending(const struct lg *lg)
+{
+	return lg->phase == LG_PHASE_WARMUP || lg->phase == LG_PHASE_MEASURE;
+}
+
+/* Called by lg_client when a client finished setup (ok) or gave up. */
+void lg_on_client_ready(struct lg *lg, struct lg_client *c);
+void lg_on_client_failed(struct lg *lg, struct lg_client *c);
+/* Called by lg_client when a ready client's connection ends. */
+void lg_on_client_closed(struct lg *lg, struct lg_client *c);
+
+/* The --help text (lg_usage.c). */
+extern const char lg_usage_text[];
+
+#endif

@@ -1,0 +1,205 @@
+/*
+ * test_loadgen.c — unit tests for the load generator's pure parts: the
+ * log-linear histogram, the IRC line parser, the benchmark body format and
+ * the /proc parsers. The networked parts are exercised by bench/run.sh
+ * against a real server.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/str.h"
+#include "lg_hist.h"
+#include "lg_irc.h"
+#include "lg_proc.h"
+
+static struct lg_hist hist; /* large: keep it off the stack */
+
+static void test_hist_index_edges(void **state)
+{
+	unsigned i;
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(lg_hist_index(0), 0);
+	assert_int_equal(lg_hist_index(63), 63);
+	assert_int_equal(lg_hist_index(64), 64);
+	assert_int_equal(lg_hist_index(127), 127);
+	assert_int_equal(lg_hist_index(128), 128);
+	assert_int_equal(lg_hist_index(129), 128); /* step 2 in the second octave */
+	/* every bucket's upper edge maps to itself, and the next value to the next bucket */
+	for (i = 0; i + 1 < LG_HIST_BUCKETS; i++) {
+		v = lg_hist_upper(i);
+		assert_int_equal(lg_hist_index(v), i);
+		assert_int_equal(lg_hist_index(v + 1), i + 1);
+	}
+	assert_int_equal(lg_hist_index(UINT64_MAX), LG_HIST_BUCKETS - 1);
+}
+
+static void test_hist_quantiles(void **state)
+{
+	uint64_t v, p50, p99;
+
+	(void)state;
+	lg_hist_reset(&hist);
+	assert_int_equal(lg_hist_quantile(&hist, 0.5), 0);
+	/* 1..100000 us in ns: p50 ~ 50 ms, p99 ~ 99 ms, within 1/64 */
+	for (v = 1; v <= 100000; v++)
+		lg_hist_add(&hist, v * 1000);
+	assert_int_equal(hist.n, 100000);
+	assert_int_equal(hist.max, 100000000);
+	assert_int_equal(hist.min, 1000);
+	p50 = lg_hist_quantile(&hist, 0.5);
+	p99 = lg_hist_quantile(&hist, 0.99);
+	assert_true(p50 >= 50000000 && p50 <= 50000000 + 50000000 / 64);
+	assert_true(p99 >= 99000000 && p99 <= 99000000 + 99000000 / 64);
+	assert_int_equal(lg_hist_quantile(&hist, 1.0), 100000000);
+	assert_int_equal(lg_hist_quantile(&hist, 0.0), 1000);
+}
+
+static void test_hist_single_outlier(void **state)
+{
+	int i;
+
+	(void)state;
+	lg_hist_reset(&hist);
+	for (i = 0; i < 999; i++)
+		lg_hist_add(&hist, 1000000); /* 1 ms */
+	lg_hist_add(&hist, 5000000000ULL);   /* 5 s */
+	assert_true(lg_hist_quantile(&hist, 0.99) < 1100000);
+	assert_int_equal(lg_hist_quantile(&hist, 0.9995), 5000000000ULL);
+}
+
+struct parse_case {
+	const char *line;
+	const char *source;
+	const char *nick;
+	const char *command;
+	int n_params;
+	const char *last;
+};
+
+static const struct parse_case parse_cases[] = {
+    {"PING :abc def", NULL, NULL, "PING", 1, "abc def"},
+    {":srv 001 bench0 :Welcome", "srv", "srv", "001", 2, "Welcome"},
+    {"@time=2026-01-01T00:00:00.000Z;msgid=x :a!u@h PRIVMSG #bench0 :t=1 s=2 xx", "a!u@h", "a",
+     "PRIVMSG", 2, "t=1 s=2 xx"},
+    {":srv CAP * LS * :sasl=PLAIN echo-message", "srv", "srv", "CAP", 4, "sasl=PLAIN echo-message"},
+    {":srv   366  me   #bench3 :End of NAMES", "srv", "srv", "366", 3, "End of NAMES"},
+    {":n@host JOIN #c", "n@host", "n", "JOIN", 1, "#c"},
+    {"CMD a b c d e f g h i j k l m n o p q", NULL, NULL, "CMD", 15, "o p q"},
+};
+
+static void test_parse_table(void **state)
+{
+	char buf[512];
+	struct lg_irc_msg m;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
+		const struct parse_case *pc = &parse_cases[i];
+
+		str_copy(buf, pc->line, sizeof(buf));
+		assert_int_equal(lg_irc_parse(buf, strlen(buf), &m), 0);
+		assert_string_equal(m.command, pc->command);
+		assert_int_equal(m.n_params, pc->n_params);
+		assert_string_equal(m.param[m.n_params - 1], pc->last);
+		if (!pc->source) {
+			assert_null(m.source);
+			continue;
+		}
+		assert_string_equal(m.source, pc->source);
+		assert_int_equal(m.source_nick_len, strlen(pc->nick));
+		assert_true(lg_irc_from(&m, pc->nick, strlen(pc->nick)));
+		assert_false(lg_irc_from(&m, "zz", 2));
+	}
+}
+
+static void test_parse_empty(void **state)
+{
+	char a[] = "", b[] = ":onlysource", c[] = "@tags=1";
+	struct lg_irc_msg m;
+
+	(void)state;
+	assert_int_equal(lg_irc_parse(a, 0, &m), -1);
+	assert_int_equal(lg_irc_parse(b, strlen(b), &m), -1);
+	assert_int_equal(lg_irc_parse(c, strlen(c), &m), -1);
+}
+
+static void test_body_round_trip(void **state)
+{
+	char buf[1024], line[1024];
+	struct lg_irc_msg m;
+	int64_t t;
+	uint64_t seq;
+	size_t len;
+
+	(void)state;
+	len = lg_irc_format_msg(buf, sizeof(buf), "#bench7", 123456789012345LL, 42, 200);
+	assert_true(len > 0);
+	assert_memory_equal(buf + len - 2, "\r\n", 2);
+	memcpy(line, buf, len - 2);
+	assert_int_equal(lg_irc_parse(line, len - 2, &m), 0);
+	assert_string_equal(m.param[0], "#bench7");
+	assert_int_equal(strlen(m.param[1]), 200); /* body padded to --size */
+	assert_int_equal(lg_irc_parse_body(m.param[1], &t, &seq), 0);
+	assert_int_equal(t, 123456789012345LL);
+	assert_int_equal(seq, 42);
+	/* a body smaller than the header is just the header */
+	len = lg_irc_format_msg(buf, sizeof(buf), "#b", 5, 6, 1);
+	assert_string_equal(buf, "PRIVMSG #b :t=5 s=6 \r\n");
+	/* does not fit */
+	assert_int_equal(lg_irc_format_msg(buf, 40, "#b", 5, 6, 100), 0);
+}
+
+static void test_body_rejects(void **state)
+{
+	int64_t t;
+	uint64_t seq;
+
+	(void)state;
+	assert_int_equal(lg_irc_parse_body("hello", &t, &seq), -1);
+	assert_int_equal(lg_irc_parse_body("t=", &t, &seq), -1);
+	assert_int_equal(lg_irc_parse_body("t=12 x=3", &t, &seq), -1);
+	assert_int_equal(lg_irc_parse_body("t=12 s=", &t, &seq), -1);
+	assert_int_equal(lg_irc_parse_body("t=12 s=9", &t, &seq), 0);
+	assert_int_equal(seq, 9);
+}
+
+static void test_proc_parsers(void **state)
+{
+	const char *status = "Name:\tpchatd\nVmPeak:\t  9999 kB\nVmRSS:\t   4321 kB\nThreads: 4\n";
+	const char *stat = "1234 (my (odd) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 "
+	                   "250 17 0 0 20 0 4 0 100 1000 200\n";
+	int64_t kib;
+	uint64_t ticks;
+
+	(void)state;
+	assert_int_equal(lg_proc_parse_status(status, &kib), 0);
+	assert_int_equal(kib, 4321);
+	assert_int_equal(lg_proc_parse_status("Name: x\n", &kib), -1);
+	assert_int_equal(lg_proc_parse_stat(stat, &ticks), 0);
+	assert_int_equal(ticks, 267);
+	assert_int_equal(lg_proc_parse_stat("garbage", &ticks), -1);
+	/* the real thing: our own process */
+	assert_int_equal(lg_proc_rss_kib(getpid(), &kib), 0);
+	assert_true(kib > 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_hist_index_edges),    cmocka_unit_test(test_hist_quantiles),
+	    cmocka_unit_test(test_hist_single_outlier), cmocka_unit_test(test_parse_table),
+	    cmocka_unit_test(test_parse_empty),         cmocka_unit_test(test_body_round_trip),
+	    cmocka_unit_test(test_body_rejects),        cmocka_unit_test(test_proc_parsers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
