@@ -169,6 +169,8 @@ static void join_line(struct client *cl, struct chat_room *r, struct chat_user *
 	client_send_out(cl, &o);
 }
 
+static void away_to(struct client *cl, struct chat_user *who, void *arg);
+
 static void join(void *ctx, struct chat_room *r, struct chat_user *who)
 {
 	(void)ctx;
@@ -178,10 +180,14 @@ static void join(void *ctx, struct chat_room *r, struct chat_user *who)
 		for (size_t k = 0; k < u->sessions.n; k++) {
 			struct client *cl = session_client(u->sessions.v[k]);
 
-			if (u == who)
+			if (u == who) {
 				join_burst(cl, r);
-			else
-				join_line(cl, r, who);
+				continue;
+			}
+			join_line(cl, r, who);
+			/* away-notify: a user who joins while away is announced as such. */
+			if (who->away[0])
+				away_to(cl, who, NULL);
 		}
 	}
 }
