@@ -334,7 +334,13 @@ static int run(struct server *srv)
 {
 	char err[256];
 
-	srv->base = event_base_new();
+	struct event_config *ec = event_config_new();
+
+	/* Coalesce the add/remove of write interest a busy connection makes per
+	 * loop turn into one epoll_ctl (or none). */
+	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	srv->base = event_base_new_with_config(ec);
+	event_config_free(ec);
 	srv->mb = mailbox_new(srv->base);
 	if (make_data_dir(srv->cfg.data_dir) != 0 || open_store(srv) != 0)
 		return EXIT_START;
