@@ -131,21 +131,36 @@ char *sq_col_dup(sqlite3_stmt *stmt, int col, bool nullable)
 static int prepare_file(const char *path, bool create, char *err, size_t errlen)
 {
 	struct stat sb;
-	int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
 
-	if (fd < 0) {
-		if (errno == ENOENT && !create)
-			snprintf(err, errlen, "database %s does not exist", path);
-		else
+	/*
+	 * Never open and close the file itself once it exists: closing any
+	 * descriptor of a file drops every POSIX lock this process holds on it,
+	 * including the locks of connections already open (SQLite's own
+	 * warning). Only a file that does not exist yet is created here.
+	 */
+	if (stat(path, &sb) != 0) {
+		int fd;
+
+		if (errno != ENOENT || !create) {
+			snprintf(err, errlen, errno == ENOENT ? "database %s does not exist"
+			                                      : "database %s: %s",
+			         path, strerror(errno));
+			return errno == ENOENT ? STORE_ENOTFOUND : STORE_EIO;
+		}
+		fd = open(path, O_RDWR | O_CLOEXEC | O_CREAT | O_EXCL, 0600);
+		if (fd < 0 && errno != EEXIST) {
 			snprintf(err, errlen, "database %s: %s", path, strerror(errno));
-		return errno == ENOENT ? STORE_ENOTFOUND : STORE_EIO;
+			return STORE_EIO;
+		}
+		if (fd >= 0)
+			close(fd);
+		return 0;
 	}
-	if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) != 0) {
+	if ((sb.st_mode & 077) != 0) {
 		log_warn("store", "database %s was readable by others: mode set to 0600", path);
-		if (fchmod(fd, 0600) != 0)
+		if (chmod(path, 0600) != 0)
 			log_warn("store", "chmod %s: %s", path, strerror(errno));
 	}
-	close(fd);
 	return 0;
 }
 
