@@ -244,6 +244,15 @@ void chat_post_user(struct chat *ch, struct chat_session *s, struct chat_user *t
                     enum chat_msg_kind kind, const char *text, const char *client_tags,
                     chat_post_cb cb, void *arg);
 
+/*
+ * The newest `limit` messages of a room, oldest first (replayed on JOIN to
+ * clients without chathistory). msgs[i].from is the sender when online,
+ * else NULL (from_name is always set); valid only during the call.
+ */
+typedef void (*chat_history_cb)(int rc, const struct chat_msg *msgs, size_t n, void *arg);
+void chat_history_latest(struct chat *ch, struct chat_room *room, int limit, chat_history_cb cb,
+                         void *arg);
+
 /* Counters for LUSERS and metrics. */
 struct chat_stats {
 	size_t n_users;    /* users online */

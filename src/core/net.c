@@ -93,6 +93,7 @@ struct conn {
 	bool discarding;              /* dropping a too-long line up to its LF */
 	bool idle_sent;               /* handler->idle ran since the last input */
 	bool held;                    /* input held back by flood control */
+	bool paused;                  /* input held back by the upper layer */
 	bool rejected;                /* over max_clients: not admitted */
 	char peer[INET6_ADDRSTRLEN];  /* peer address as text */
 };
@@ -357,6 +358,8 @@ static void conn_process(struct conn *c)
 			conn_drain_in(c, in, (size_t)p.pos + 1);
 			continue;
 		}
+		if (c->paused)
+			break;
 		if (flood_hold(c)) {
 			flood_check(c, in);
 			break;
@@ -372,6 +375,22 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 	c->last_input_ms = time_mono_ms();
 	c->idle_sent = false;
 	conn_process(c);
+}
+
+void conn_pause(struct conn *c)
+{
+	c->paused = true;
+}
+
+void conn_resume(struct conn *c)
+{
+	if (!c->paused)
+		return;
+	c->paused = false;
+	/* Lines already buffered are handed over from the loop, not from here. */
+	if (c->state == CONN_OPEN)
+		bufferevent_trigger(c->bev, EV_READ,
+		                    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
 /* --- output ------------------------------------------------------------------ */

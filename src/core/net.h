@@ -109,6 +109,16 @@ void conn_set_handler(struct conn *c, const struct conn_handler *h, void *ud);
  */
 void conn_write(struct conn *c, const char *data, size_t len);
 
+/*
+ * Stop handing lines to the handler (they stay buffered, bounded by the
+ * input limit) until conn_resume(); for an upper layer waiting on an
+ * asynchronous step (registration) whose later lines depend on it.
+ * conn_resume() hands the buffered lines over from the loop, never from
+ * inside the caller.
+ */
+void conn_pause(struct conn *c);
+void conn_resume(struct conn *c);
+
 /* Close after flushing what is queued (at most a few seconds). Idempotent. */
 void conn_close(struct conn *c, const char *reason);
 

@@ -162,6 +162,18 @@ void irc_accept(struct conn *c, void *arg)
 	conn_set_handler(c, &client_handler, cl);
 }
 
+void client_hold(struct client *cl)
+{
+	if (cl->n_holds++ == 0 && cl->conn)
+		conn_pause(cl->conn);
+}
+
+void client_release(struct client *cl)
+{
+	if (cl->n_holds > 0 && --cl->n_holds == 0 && cl->conn)
+		conn_resume(cl->conn);
+}
+
 void client_exit(struct client *cl, const char *reason)
 {
 	struct irc_out o;
@@ -225,6 +237,7 @@ static void guest_checked(int rc, const struct chat_account *acct, void *arg)
 	if (!cl)
 		return;
 	cl->registering = false;
+	client_release(cl);
 	if (rc == CHAT_ESTORE) {
 		client_fail(cl, "NICK", "TEMPORARILY_UNAVAILABLE", cl->nick,
 		            "Cannot check this nick right now; try again");
@@ -258,6 +271,7 @@ void client_try_register(struct client *cl)
 		return;
 	}
 	cl->registering = true;
+	client_hold(cl);
 	arg = xmalloc(2 * sizeof(void *));
 	arg[0] = irc;
 	arg[1] = CLIENT_ARG(cl);

@@ -95,6 +95,7 @@ struct client {
 	size_t sasl_len;               /* bytes in sasl_buf */
 	bool sasl_busy;                /* waiting for the store/worker */
 	int sasl_fails;                /* failed attempts on this connection */
+	int n_holds;                   /* asynchronous steps the input waits for */
 	struct chat_session *session;  /* once registered */
 	struct irc_resp *resp;         /* labeled-response capture, or NULL */
 	unsigned batch_seq;            /* for batch ids */
@@ -152,6 +153,13 @@ struct client *client_find(struct irc *irc, uint64_t id);
 /* Pack/unpack a client id into a callback argument (no allocation, no dangling). */
 #define CLIENT_ARG(cl) ((void *)(uintptr_t)(cl)->id)
 struct client *client_from_arg(struct irc *irc, void *arg);
+
+/*
+ * Hold the client's input while an asynchronous step its next lines depend
+ * on (SASL check, registration) runs; release when it is done.
+ */
+void client_hold(struct client *cl);
+void client_release(struct client *cl);
 
 /* Close with an ERROR line; the client goes away later (from the loop). */
 void client_exit(struct client *cl, const char *reason);

@@ -112,6 +112,7 @@ static struct sasl_wait *wait_new(struct client *cl)
 	w->irc = cl->irc;
 	w->arg = CLIENT_ARG(cl);
 	cl->sasl_busy = true;
+	client_hold(cl);
 	return w;
 }
 
@@ -120,8 +121,10 @@ static struct client *wait_end(struct sasl_wait *w)
 	struct client *cl = client_from_arg(w->irc, w->arg);
 
 	free(w);
-	if (cl)
+	if (cl) {
 		cl->sasl_busy = false;
+		client_release(cl);
+	}
 	return cl;
 }
 

@@ -95,6 +95,7 @@ struct join_req {
 struct join_one {
 	struct join_req *req;           /* the command */
 	char target[CHAT_NAME_MAX + 1]; /* "#room" asked for */
+	bool replay;                    /* a new member: replay recent history */
 };
 
 static void join_release(struct join_req *req)
@@ -103,6 +104,32 @@ static void join_release(struct join_req *req)
 		return;
 	irc_async_end(req->a, client_from_arg(req->a->irc, req->a->arg));
 	free(req);
+}
+
+/* Recent history for a client that just joined (no chathistory yet). */
+static void replay_done(int rc, const struct chat_msg *msgs, size_t n, void *arg)
+{
+	struct irc_async *a = arg;
+	struct client *cl = client_from_arg(a->irc, a->arg);
+
+	for (size_t i = 0; cl && rc == 0 && i < n; i++) {
+		struct irc_out o;
+
+		if (msgs[i].kind == CHAT_TAGMSG && !client_has(cl, CAP_MESSAGE_TAGS))
+			continue;
+		render_msg(&o, client_variant(cl), &msgs[i], CHAN(msgs[i].room));
+		client_send_out(cl, &o);
+	}
+	free(a);
+}
+
+static void replay(struct client *cl, struct chat_room *r)
+{
+	struct irc_async *a = xcalloc(1, sizeof(*a));
+
+	a->irc = cl->irc;
+	a->arg = CLIENT_ARG(cl);
+	chat_history_latest(cl->irc->chat, r, cl->irc->cfg.default_history, replay_done, a);
 }
 
 static void join_done(int rc, struct chat_room *room, void *arg)
@@ -119,6 +146,8 @@ static void join_done(int rc, struct chat_room *room, void *arg)
 	else if (cl && rc == CHAT_ESTORE)
 		client_fail(cl, "JOIN", "TEMPORARILY_UNAVAILABLE", one->target,
 		            "The room cannot be loaded right now; try again");
+	if (cl && rc == 0 && one->replay && cl->irc->cfg.default_history > 0)
+		replay(cl, room);
 	irc_async_suspend(req->a, cl);
 	free(one);
 	join_release(req);
@@ -149,6 +178,7 @@ bool cmd_join(struct client *cl, struct irc_msg *m)
 	     t = strtok_r(NULL, ",", &save), n++) {
 		const char *name = room_arg(t);
 		struct join_one *one;
+		struct chat_room *r;
 
 		if (!name) {
 			irc_async_resume(req->a);
@@ -159,6 +189,8 @@ bool cmd_join(struct client *cl, struct irc_msg *m)
 		one = xcalloc(1, sizeof(*one));
 		one->req = req;
 		str_copy(one->target, t, sizeof(one->target));
+		r = chat_room_find(cl->irc->chat, name);
+		one->replay = !r || !chat_in_room(cl->session->user, r);
 		req->pending++;
 		chat_join(cl->irc->chat, cl->session, name, join_done, one);
 	}
