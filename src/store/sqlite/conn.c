@@ -142,8 +142,8 @@ static int prepare_file(const char *path, bool create, char *err, size_t errlen)
 		int fd;
 
 		if (errno != ENOENT || !create) {
-			snprintf(err, errlen, errno == ENOENT ? "database %s does not exist"
-			                                      : "database %s: %s",
+			snprintf(err, errlen,
+			         errno == ENOENT ? "database %s does not exist" : "database %s: %s",
 			         path, strerror(errno));
 			return errno == ENOENT ? STORE_ENOTFOUND : STORE_EIO;
 		}
