@@ -68,6 +68,8 @@ struct net {
 	struct event *tick;                               /* periodic timer walk */
 	struct event *reaper;                             /* frees CLOSED conns */
 	struct event *resume;                             /* re-enables paused listeners */
+	struct event *flush;                              /* writes the dirty conns' output */
+	struct conn *dirty;                               /* plain conns with output to write */
 	struct conn *head;                                /* every live connection */
 	size_t n_conns;                                   /* admitted connections */
 	bool shutting_down;                               /* net_shutdown() was called */
@@ -95,6 +97,9 @@ struct conn {
 	bool held;                    /* input held back by flood control */
 	bool paused;                  /* input held back by the upper layer */
 	bool rejected;                /* over max_clients: not admitted */
+	bool dirty;                   /* on net->dirty, waiting for the flush */
+	bool backlog;                 /* output left after a flush: libevent writes it */
+	struct conn *next_dirty;      /* in net->dirty */
 	char peer[INET6_ADDRSTRLEN];  /* peer address as text */
 };
 
@@ -104,6 +109,7 @@ static uint64_t next_conn_id = 1;
 static const char *const state_names[] = {"HANDSHAKE", "OPEN", "CLOSING", "CLOSED"};
 
 static void conn_process(struct conn *c);
+static void conn_mark_dirty(struct conn *c);
 
 /* --- state and closing ----------------------------------------------------- */
 
@@ -132,6 +138,8 @@ void conn_set_state(struct conn *c, enum conn_state s)
 		c->deadline_ms = time_mono_ms() + NET_FLUSH_MS;
 		if (conn_outlen(c) == 0)
 			conn_set_state(c, CONN_CLOSED);
+		else
+			conn_mark_dirty(c); /* plain: flush now; TLS: its write event */
 	} else if (s == CONN_CLOSED) {
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 		event_active(c->net->reaper, EV_TIMEOUT, 0);
@@ -211,6 +219,13 @@ static void conn_free(struct conn *c)
 		c->next->prev = c->prev;
 	if (!c->rejected)
 		n->n_conns--;
+	if (c->dirty) {
+		struct conn **pp = &n->dirty;
+
+		while (*pp != c)
+			pp = &(*pp)->next_dirty;
+		*pp = c->next_dirty;
+	}
 	conn_drain_socket(c);
 	bufferevent_free(c->bev);
 	free(c->reason);
@@ -395,6 +410,68 @@ void conn_resume(struct conn *c)
 
 /* --- output ------------------------------------------------------------------ */
 
+/*
+ * Plain connections write directly: output queued during a loop turn is
+ * written with one writev at the end of the turn (the flush event), and
+ * libevent's write event (two epoll_ctl calls per burst) is used only when
+ * the socket could not take everything (a backlog). TLS connections leave
+ * the writing to their bufferevent.
+ */
+static void conn_mark_dirty(struct conn *c)
+{
+	struct net *n = c->net;
+
+	if (c->tls || c->dirty || c->backlog)
+		return;
+	c->dirty = true;
+	c->next_dirty = n->dirty;
+	n->dirty = c;
+	event_active(n->flush, 0, 0);
+}
+
+/* Write what the socket takes now; leave the rest to libevent. */
+static void conn_flush(struct conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	int n;
+
+	if (c->state == CONN_CLOSED || evbuffer_get_length(out) == 0)
+		return;
+	/* A socket bufferevent keeps the front of its output frozen; its own
+	 * write callback thaws it the same way. */
+	evbuffer_unfreeze(out, 1);
+	n = evbuffer_write(out, bufferevent_getfd(c->bev));
+	evbuffer_freeze(out, 1);
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		char reason[128];
+
+		snprintf(reason, sizeof(reason), "Write error: %s", strerror(errno));
+		conn_drop(c, reason);
+		return;
+	}
+	if (evbuffer_get_length(out) > 0) {
+		c->backlog = true;
+		bufferevent_enable(c->bev, EV_WRITE);
+	} else if (c->state == CONN_CLOSING) {
+		conn_set_state(c, CONN_CLOSED);
+	}
+}
+
+static void net_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct net *n = arg;
+
+	(void)fd;
+	(void)what;
+	while (n->dirty) {
+		struct conn *c = n->dirty;
+
+		n->dirty = c->next_dirty;
+		c->dirty = false;
+		conn_flush(c);
+	}
+}
+
 void conn_write(struct conn *c, const char *data, size_t len)
 {
 	if (c->state == CONN_CLOSED || c->state == CONN_HANDSHAKE)
@@ -405,8 +482,11 @@ void conn_write(struct conn *c, const char *data, size_t len)
 		conn_drop(c, "SendQ exceeded");
 		return;
 	}
-	if (bufferevent_write(c->bev, data, len) != 0)
+	if (bufferevent_write(c->bev, data, len) != 0) {
 		conn_drop(c, "Write error: out of buffer");
+		return;
+	}
+	conn_mark_dirty(c);
 }
 
 /* The output buffer went empty: a closing connection is done. */
@@ -414,6 +494,10 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
+	if (!c->tls && c->backlog && conn_outlen(c) == 0) {
+		c->backlog = false;
+		bufferevent_disable(c->bev, EV_WRITE);
+	}
 	if (c->state == CONN_CLOSING && conn_outlen(c) == 0)
 		conn_set_state(c, CONN_CLOSED);
 }
@@ -551,6 +635,8 @@ static void net_on_accept(struct evconnlistener *el, evutil_socket_t fd, struct 
 	bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_setwatermark(bev, EV_READ, 0, NET_READ_HIGH);
 	if (!c->tls)
+		bufferevent_disable(bev, EV_WRITE); /* written by conn_flush */
+	if (!c->tls)
 		conn_admit(c);
 }
 
@@ -654,8 +740,9 @@ struct net *net_new(struct event_base *base, const struct net_limits *lim)
 	n->lim = *lim;
 	n->tick = event_new(base, -1, EV_PERSIST, net_tick_cb, n);
 	n->reaper = event_new(base, -1, 0, net_reap_cb, n);
+	n->flush = event_new(base, -1, 0, net_flush_cb, n);
 	n->resume = evtimer_new(base, net_resume_cb, n);
-	if (n->tick == NULL || n->reaper == NULL || n->resume == NULL) {
+	if (n->tick == NULL || n->reaper == NULL || n->resume == NULL || n->flush == NULL) {
 		log_error("net", "cannot create timer events");
 		abort();
 	}
@@ -682,6 +769,7 @@ void net_free(struct net *n)
 	event_free(n->tick);
 	event_free(n->reaper);
 	event_free(n->resume);
+	event_free(n->flush);
 	SSL_CTX_free(n->ssl_ctx);
 	free(n);
 }
