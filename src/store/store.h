@@ -67,6 +67,25 @@ struct store_account {
 	int64_t created_ms; /* creation time */
 };
 
+/*
+ * Principal lists (members, managers, allowed, ...) are stored as text:
+ * comma-separated principals, each an account name, "group:NAME" or "*"
+ * (everyone). The store keeps them as given (at most STORE_LIST_MAX bytes);
+ * the chat layer resolves them.
+ */
+#define STORE_LIST_MAX 65536
+
+enum store_privacy {
+	STORE_PRIVACY_CLOSED = 0, /* found by the category's scope, joined by members (default) */
+	STORE_PRIVACY_OPEN = 1,   /* found and joined by the category's scope */
+	STORE_PRIVACY_SECRET = 2, /* found and joined by members only */
+};
+
+enum store_room_type {
+	STORE_ROOM_NORMAL = 0,     /* every member posts */
+	STORE_ROOM_AUDITORIUM = 1, /* only presenters post */
+};
+
 struct store_room {
 	int64_t id;                    /* stable id */
 	char name[STORE_NAME_MAX];     /* without the leading '#' */
@@ -74,6 +93,14 @@ struct store_room {
 	char *description;             /* topic; owned, never NULL after a get */
 	int64_t created_ms;            /* creation time */
 	int64_t last_seq;              /* sequence number of the newest message */
+	int privacy;                   /* enum store_privacy */
+	int type;                      /* enum store_room_type */
+	bool invitations_off;          /* "off"; false = inherit the category's */
+	bool disabled;                 /* hidden, members removed, content kept */
+	char addin[STORE_NAME_MAX];    /* add-in name, "" = none */
+	char *members;                 /* principals; owned, never NULL after a get */
+	char *managers;                /* principals; owned, never NULL after a get */
+	char *presenters;              /* principals; owned, never NULL after a get */
 };
 
 struct store_category {
@@ -81,6 +108,23 @@ struct store_category {
 	char name[STORE_NAME_MAX]; /* unique name */
 	char *allowed;             /* principals, comma-separated ("*" = everyone); owned */
 	int64_t created_ms;        /* creation time */
+	char *denied;   /* principals that allowed does not cover; owned, never NULL after a get */
+	char *creators; /* principals who may create rooms; owned, never NULL after a get */
+	bool invitations; /* rooms send invitations (unless the room says off) */
+	bool file_upload; /* file upload allowed */
+	bool history;     /* messages are kept as history */
+};
+
+struct store_group {
+	int64_t id;                /* stable id */
+	char name[STORE_NAME_MAX]; /* unique name (case-insensitive) */
+	char *members;             /* accounts and "group:NAME"; owned, never NULL after a get */
+	int64_t created_ms;        /* creation time */
+};
+
+struct store_addin {
+	char name[STORE_NAME_MAX]; /* unique name */
+	char *url;                 /* http(s) URL; owned */
 };
 
 /*
@@ -99,6 +143,7 @@ struct store_msg {
 	char kind[8];                /* "PRIVMSG", "NOTICE" or "TAGMSG" */
 	char *text;                  /* body; owned */
 	char *tags;                  /* client tags in IRC wire form (escaped), or NULL; owned */
+	int redacted; /* 0 as sent, 1 removed, 2 replaced (text is the replacement) */
 };
 
 /* --- opening ----------------------------------------------------------- */
@@ -197,6 +242,155 @@ void store_msg_free(struct store_msg *m);
 
 /* Number of messages in a room (0 = every message). */
 int store_msg_count(struct store_conn *c, int64_t room_id, int64_t *n);
+
+/* --- rooms issue: groups, categories, rooms, follows, invitations -------- */
+
+int store_group_add(struct store_conn *c, struct store_group *g); /* sets id */
+int store_group_get(struct store_conn *c, const char *name, struct store_group *out);
+int store_group_update(struct store_conn *c, const struct store_group *g); /* members, by name */
+int store_group_remove(struct store_conn *c, const char *name);
+int store_group_list(struct store_conn *c, struct store_group **out, size_t *n);
+void store_group_free(struct store_group *g);
+
+int store_addin_add(struct store_conn *c, const struct store_addin *a);
+int store_addin_get(struct store_conn *c, const char *name, struct store_addin *out);
+int store_addin_remove(struct store_conn *c, const char *name); /* ENOTEMPTY while a room uses it */
+int store_addin_list(struct store_conn *c, struct store_addin **out, size_t *n);
+void store_addin_free(struct store_addin *a);
+
+/* Followed rooms of an account (by room name, case-insensitive). */
+int store_follow_add(struct store_conn *c, const char *account, const char *room);
+int store_follow_remove(struct store_conn *c, const char *account, const char *room);
+/* Room names the account follows, ordered by name (*out: array of *n names, free each then free).
+ */
+int store_follow_list(struct store_conn *c, const char *account, char ***out, size_t *n);
+
+/* Pending invitations (kept until delivered at the invitee's next login). */
+struct store_invite {
+	char account[STORE_NAME_MAX]; /* invitee */
+	char room[STORE_NAME_MAX];    /* room name */
+	char inviter[STORE_NAME_MAX]; /* who invited ("" = the system) */
+	int64_t ts_ms;                /* when */
+};
+int store_invite_add(struct store_conn *c,
+                     const struct store_invite *inv); /* replaces a same pair */
+/* Take (read and delete) the account's pending invitations, oldest first. */
+int store_invite_take(struct store_conn *c, const char *account, struct store_invite **out,
+                      size_t *n);
+
+/* Read markers (draft/read-marker): only ever move forward. */
+int store_marker_set(struct store_conn *c, const char *account, const char *target, int64_t ts_ms);
+int store_marker_get(struct store_conn *c, const char *account, const char *target, int64_t *ts_ms);
+
+/*
+ * Change feed: every administrative write (pchatctl, the service) records
+ * what changed ("room", "category", "group", "account", "addin") and its
+ * name in the same transaction; a running pchatd polls it to apply changes
+ * within a second. Ids increase.
+ */
+struct store_change {
+	int64_t id;                /* increasing */
+	char kind[16];             /* what kind of object */
+	char name[STORE_NAME_MAX]; /* which one */
+	int64_t ts_ms;             /* when */
+};
+int store_change_add(struct store_conn *c, const char *kind, const char *name);
+/* Changes with id > after, oldest first, at most limit. */
+int store_change_since(struct store_conn *c, int64_t after, int limit, struct store_change **out,
+                       size_t *n);
+/* The newest change id (0 when none), to start polling from. */
+int store_change_last(struct store_conn *c, int64_t *id);
+
+/* --- rooms issue: history, search, content administration ---------------- */
+
+/*
+ * A window of one conversation's history (IRCv3 chathistory): messages
+ * strictly between the bounds (0 = unbounded), `limit` of them taken from
+ * the newest end when from_newest, else from the oldest end; returned
+ * oldest first. Removed messages are left out; replaced ones come with the
+ * replacement text.
+ */
+struct store_history_query {
+	int64_t room_id;   /* room, or 0 for the private conversation a/b */
+	const char *a;     /* private: one account */
+	const char *b;     /* private: the other */
+	int64_t after_id;  /* exclusive lower bound on store_msg.id, 0 = none */
+	int64_t before_id; /* exclusive upper bound on store_msg.id, 0 = none */
+	int64_t after_ts;  /* exclusive lower bound on ts_ms, 0 = none */
+	int64_t before_ts; /* exclusive upper bound on ts_ms, 0 = none */
+	int limit;         /* at most this many (1..10000) */
+	bool from_newest;  /* take the newest `limit` (LATEST, BEFORE) */
+};
+int store_msg_history(struct store_conn *c, const struct store_history_query *q,
+                      struct store_msg **out, size_t *n);
+
+/* A message by msgid (for msgid= references); STORE_ENOTFOUND when unknown. */
+int store_msg_by_msgid(struct store_conn *c, const char *msgid, struct store_msg *out);
+
+/*
+ * Conversations with activity between two times (chathistory TARGETS): the
+ * rooms among room_ids and the account's private conversations, each with
+ * the time of its newest message in the window, oldest first, at most limit.
+ * For a room, name is the room name; for a private conversation, the peer.
+ */
+struct store_target {
+	bool room;                 /* a room (else a private conversation) */
+	char name[STORE_NAME_MAX]; /* room name or peer account */
+	int64_t last_ts;           /* newest message in the window */
+};
+int store_msg_targets(struct store_conn *c, const int64_t *room_ids, size_t n_rooms,
+                      const char *account, int64_t after_ts, int64_t before_ts, int limit,
+                      struct store_target **out, size_t *n);
+
+enum store_match {
+	STORE_MATCH_ALL = 0,   /* every word appears */
+	STORE_MATCH_ANY = 1,   /* at least one word appears */
+	STORE_MATCH_EXACT = 2, /* the text appears as a phrase */
+};
+
+/*
+ * Full-text search (SQLite FTS5; PostgreSQL full-text search later) over
+ * the rooms in room_ids and the private conversations of `account` (NULL =
+ * none). Words are whole tokens, case-insensitively (unicode61 / simple
+ * dictionary); with case_sensitive the match is also checked byte-for-byte
+ * in the text. Removed messages never match; replaced ones only by their
+ * replacement. Newest first, at most limit; *more is set when more exist.
+ */
+struct store_search_query {
+	const int64_t *room_ids; /* readable rooms */
+	size_t n_rooms;          /* how many */
+	const char *account;     /* include this account's private messages, or NULL */
+	const char *text;        /* words or phrase ("" = any text) */
+	int match;               /* enum store_match */
+	bool case_sensitive;     /* also compare case */
+	const char *sender;      /* only from this account, or NULL */
+	int64_t after_ts;        /* exclusive, 0 = none */
+	int64_t before_ts;       /* exclusive, 0 = none */
+	int limit;               /* 1..1000 */
+};
+int store_msg_search(struct store_conn *c, const struct store_search_query *q,
+                     struct store_msg **out, size_t *n, bool *more);
+
+/*
+ * Content administration: remove (replacement NULL) or replace the text of
+ * every message matching the filter; *out receives the affected messages
+ * (after the change; for the IRC REDACT notices and compliance). Rooms
+ * only (private messages are not administered).
+ */
+struct store_msg_filter {
+	int64_t room_id;     /* 0 = every room */
+	const char *sender;  /* NULL = anyone */
+	int64_t from_ts;     /* inclusive, 0 = none */
+	int64_t to_ts;       /* inclusive, 0 = none */
+	const char *text;    /* NULL = any text */
+	int match;           /* enum store_match, for text */
+	bool case_sensitive; /* for text */
+};
+int store_msg_redact(struct store_conn *c, const struct store_msg_filter *f,
+                     const char *replacement, struct store_msg **out, size_t *n);
+
+/* Remove every message of a room older than before_ts; *n removed. */
+int store_room_clear(struct store_conn *c, int64_t room_id, int64_t before_ts, int64_t *n);
 
 /* Whether the database passes the backend's integrity check. */
 int store_check(struct store_conn *c, char *detail, size_t detail_len);
