@@ -89,7 +89,8 @@ struct client {
 	enum sasl_mech sasl;           /* exchange in progress */
 	struct scram *scram;           /* SCRAM state */
 	int sasl_stage;                /* SCRAM: 0 first, 1 final, 2 ack expected */
-	char sasl_user[CHAT_NAME_MAX]; /* SCRAM: account found, not yet proven */
+	char sasl_user[CHAT_NAME_MAX]; /* SCRAM: the name asked for (canonical once found) */
+	bool sasl_known;               /* SCRAM: that account exists (not yet proven) */
 	bool sasl_admin;               /* SCRAM: that account is an administrator */
 	char *sasl_buf;                /* AUTHENTICATE chunks so far */
 	size_t sasl_len;               /* bytes in sasl_buf */

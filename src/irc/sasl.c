@@ -37,6 +37,7 @@ void sasl_reset(struct client *cl)
 	cl->sasl = SASL_NONE;
 	cl->sasl_stage = 0;
 	cl->sasl_user[0] = '\0';
+	cl->sasl_known = false;
 	cl->sasl_admin = false;
 }
 
@@ -188,7 +189,7 @@ static void scram_fail(struct client *cl)
 	char user[CHAT_NAME_MAX];
 	int delay;
 
-	str_copy(user, cl->nick, sizeof(user));
+	str_copy(user, cl->sasl_user, sizeof(user));
 	delay = chat_auth_delay_ms(ch, user, peer);
 	chat_auth_failed(ch, user, peer);
 	sasl_reset(cl);
@@ -220,6 +221,7 @@ static void scram_looked_up(int rc, const struct chat_account *acct, void *arg)
 	}
 	if (rc == 0 && acct) {
 		str_copy(cl->sasl_user, acct->name, sizeof(cl->sasl_user));
+		cl->sasl_known = true;
 		cl->sasl_admin = acct->admin;
 	}
 	cl->sasl_stage = 1;
@@ -239,10 +241,11 @@ static void scram_step(struct client *cl, const char *data, size_t len)
 			sasl_failure(cl, "malformed SCRAM client-first-message");
 			return;
 		}
+		str_copy(cl->sasl_user, user, sizeof(cl->sasl_user));
 		chat_auth_lookup(cl->irc->chat, user, scram_looked_up, wait_new(cl));
 		return;
 	case 1:
-		if (scram_client_final(cl->scram, data, len, &out) != 0 || !cl->sasl_user[0]) {
+		if (scram_client_final(cl->scram, data, len, &out) != 0 || !cl->sasl_known) {
 			free(out);
 			scram_fail(cl);
 			return;

@@ -64,7 +64,7 @@ void lusers_send(struct client *cl)
 	chat_get_stats(irc->chat, &st);
 	if (st.n_users > irc->max_users_seen)
 		irc->max_users_seen = st.n_users;
-	client_num(cl, RPL_LUSERCLIENT, (int)st.n_users, 0, 1);
+	client_num(cl, RPL_LUSERCLIENT, 0, (int)st.n_users, 1); /* everyone is +i */
 	client_num(cl, RPL_LUSEROP, 0);
 	client_num(cl, RPL_LUSERUNKNOWN, 0);
 	client_num(cl, RPL_LUSERCHANNELS, (int)st.n_rooms);

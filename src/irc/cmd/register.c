@@ -21,7 +21,7 @@ bool cmd_nick(struct client *cl, struct irc_msg *m)
 		return true;
 	}
 	if (cl->state == CLIENT_REG) {
-		if (!str_ieq(nick, cl->nick) || strcmp(nick, cl->nick) != 0)
+		if (strcmp(nick, cl->nick) != 0)
 			client_fail(cl, "NICK", "CANNOT_CHANGE_NICK", nick,
 			            "Your nick is your account name and cannot be changed");
 		return true;
