@@ -253,6 +253,41 @@ typedef void (*chat_history_cb)(int rc, const struct chat_msg *msgs, size_t n, v
 void chat_history_latest(struct chat *ch, struct chat_room *room, int limit, chat_history_cb cb,
                          void *arg);
 
+/* Whether u may read room's history (the rooms issue refines this). */
+bool chat_may_read(const struct chat_user *u, const struct chat_room *room);
+
+/*
+ * A window of one conversation's history (IRCv3 chathistory). References
+ * are msgids or times ("" / 0 = none), exclusive; AROUND takes about half
+ * the limit on each side of its reference, the reference message included.
+ */
+struct chat_history_window {
+	struct chat_room *room;   /* a room, or NULL for the conversation with peer */
+	char peer[CHAT_NAME_MAX]; /* private conversation partner (account) */
+	char after_msgid[32];     /* lower bound by msgid */
+	char before_msgid[32];    /* upper bound by msgid */
+	char around_msgid[32];    /* AROUND reference by msgid */
+	int64_t after_ts;         /* lower bound by time */
+	int64_t before_ts;        /* upper bound by time */
+	int64_t around_ts;        /* AROUND reference by time */
+	int limit;                /* messages wanted (1..) */
+	bool from_newest;         /* take the newest `limit` of the window */
+};
+
+/* Read a window for user u: cb gets CHAT_ENOROOM / CHAT_EDENIED / CHAT_ESTORE or 0. */
+void chat_history_query(struct chat *ch, struct chat_user *u, const struct chat_history_window *w,
+                        chat_history_cb cb, void *arg);
+
+/* Conversations with activity in a time window (chathistory TARGETS), oldest first. */
+struct chat_target {
+	bool room;                /* a room (name without '#') or a private peer */
+	char name[CHAT_NAME_MAX]; /* which */
+	int64_t last_ts;          /* newest message in the window */
+};
+typedef void (*chat_targets_cb)(int rc, const struct chat_target *t, size_t n, void *arg);
+void chat_history_targets(struct chat *ch, struct chat_user *u, int64_t after_ts, int64_t before_ts,
+                          int limit, chat_targets_cb cb, void *arg);
+
 /* Counters for LUSERS and metrics. */
 struct chat_stats {
 	size_t n_users;    /* users online */

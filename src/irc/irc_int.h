@@ -242,8 +242,9 @@ extern const struct chat_sink irc_sink;
 
 /* Which rendering of a message this client needs (server-time/message-tags/account-tag). */
 unsigned client_variant(const struct client *cl);
-/* Render a message line (tags for variant v) addressed to target. */
-void render_msg(struct irc_out *o, unsigned v, const struct chat_msg *m, const char *target);
+/* Render a message line (tags for variant v, in batch when not NULL) addressed to target. */
+void render_msg(struct irc_out *o, unsigned v, const struct chat_msg *m, const char *target,
+                const char *batch);
 
 /* The session's client. */
 static inline struct client *session_client(const struct chat_session *s)

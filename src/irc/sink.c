@@ -23,12 +23,14 @@ static unsigned variant(const struct client *cl)
 }
 
 /* Start a line from user u with the tags variant v asks for. */
-static void user_line(struct irc_out *o, unsigned v, const struct chat_user *u, const char *cmd,
-                      int64_t ts_ms, const struct chat_msg *m)
+static void user_line_b(struct irc_out *o, unsigned v, const struct chat_user *u, const char *cmd,
+                        int64_t ts_ms, const struct chat_msg *m, const char *batch)
 {
 	char src[200];
 
 	irc_out_init(o);
+	if (batch)
+		irc_out_tag(o, "batch", batch);
 	if (v & 1u) {
 		char ts[32];
 
@@ -53,11 +55,18 @@ static void user_line(struct irc_out *o, unsigned v, const struct chat_user *u, 
 	irc_out_cmd(o, cmd);
 }
 
+static void user_line(struct irc_out *o, unsigned v, const struct chat_user *u, const char *cmd,
+                      int64_t ts_ms, const struct chat_msg *m)
+{
+	user_line_b(o, v, u, cmd, ts_ms, m, NULL);
+}
+
 static const char *const kind_cmd[] = {"PRIVMSG", "NOTICE", "TAGMSG"};
 
-void render_msg(struct irc_out *o, unsigned v, const struct chat_msg *m, const char *target)
+void render_msg(struct irc_out *o, unsigned v, const struct chat_msg *m, const char *target,
+                const char *batch)
 {
-	user_line(o, v, m->from, kind_cmd[m->kind], m->ts_ms, m);
+	user_line_b(o, v, m->from, kind_cmd[m->kind], m->ts_ms, m, batch);
 	irc_out_param(o, target);
 	if (m->kind != CHAT_TAGMSG)
 		irc_out_trailing(o, m->text);
@@ -84,7 +93,7 @@ static void send_msg_to(struct client *cl, const struct chat_msg *m, const char 
 	if (m->kind == CHAT_TAGMSG && !client_has(cl, CAP_MESSAGE_TAGS))
 		return;
 	if (!cache.done[v]) {
-		render_msg(&cache.out[v], v, m, target);
+		render_msg(&cache.out[v], v, m, target, NULL);
 		cache.done[v] = true;
 	}
 	client_send_out(cl, &cache.out[v]);

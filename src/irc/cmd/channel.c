@@ -117,7 +117,7 @@ static void replay_done(int rc, const struct chat_msg *msgs, size_t n, void *arg
 
 		if (msgs[i].kind == CHAT_TAGMSG && !client_has(cl, CAP_MESSAGE_TAGS))
 			continue;
-		render_msg(&o, client_variant(cl), &msgs[i], CHAN(msgs[i].room));
+		render_msg(&o, client_variant(cl), &msgs[i], CHAN(msgs[i].room), NULL);
 		client_send_out(cl, &o);
 	}
 	free(a);

@@ -52,7 +52,7 @@ static void posted(int rc, const struct chat_msg *msg, void *arg)
 	    (msg->kind != CHAT_TAGMSG || client_has(cl, CAP_MESSAGE_TAGS))) {
 		struct irc_out o;
 
-		render_msg(&o, client_variant(cl), msg, e->target);
+		render_msg(&o, client_variant(cl), msg, e->target, NULL);
 		client_send_out(cl, &o);
 	} else if (rc == CHAT_ESTORE) {
 		client_fail(
