@@ -3,12 +3,21 @@
  * store_submit_write() with group commit.
  *
  * Usage: bench_store [N_JOBS [DATABASE_URL]]
+ *        bench_store history [N_MESSAGES [DATABASE_URL]]
  * N jobs (default 200000), each inserting one room message (spread over 10
  * rooms), are submitted from the loop thread as fast as it can; the figure
  * is N divided by the time from the first submission to the last
  * completion (each completion runs after its commit is durable:
  * synchronous=FULL). Without a URL a temporary SQLite file is used and
- * removed. It does not measure reads or the network.
+ * removed. It does not measure the network.
+ *
+ * The history mode fills one room with N_MESSAGES (default 1,000,000)
+ * messages of 6 to 15 words drawn from a skewed 4,000-word vocabulary, in
+ * direct transactions of 50,000 (the bulk path, not group commit), then
+ * times 1,000 store_msg_history LATEST 100 calls, 1,000 BEFORE-a-random-
+ * message 100 calls and 200 store_msg_search calls of one or two words
+ * (limit 50), plus 20 case-sensitive searches of a frequent word that no
+ * message has in that case (the worst case), and prints p50/p99/max in ms.
  */
 #include "common/id.h"
 #include "common/mailbox.h"
@@ -110,6 +119,217 @@ static void remove_temp(const char *dir)
 	rmdir(dir);
 }
 
+/* --- history and search mode ------------------------------------------------ */
+
+#define H_VOCAB    4000  /* distinct words */
+#define H_BATCH    50000 /* inserts per transaction */
+#define H_N_LATEST 1000  /* LATEST 100 calls */
+#define H_N_BEFORE 1000  /* BEFORE calls */
+#define H_N_SEARCH 200   /* search calls */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* A word index, skewed towards small indexes (frequent words). */
+static int skewed_word(void)
+{
+	double u = (double)(rng() % 1000000) / 1e6;
+
+	return (int)(u * u * u * H_VOCAB);
+}
+
+/* Word i of the vocabulary: syllables from the digits of i. */
+static void vocab_word(int i, char *out, size_t len)
+{
+	static const char *const syl[] = {"ka", "lo", "mi", "ne", "ru", "sa", "to", "vi",
+	                                  "ba", "de", "fo", "gu", "ho", "ji", "pe", "zu"};
+	size_t used = 0;
+
+	out[0] = '\0';
+	do {
+		str_appendf(out, len, &used, "%s", syl[i % 16]);
+		i /= 16;
+	} while (i > 0);
+	str_appendf(out, len, &used, "%s", "n");
+}
+
+static void random_text(char *buf, size_t len)
+{
+	int n = 6 + (int)(rng() % 10);
+	size_t used = 0;
+	char w[32];
+
+	buf[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		vocab_word(skewed_word(), w, sizeof(w));
+		str_appendf(buf, len, &used, "%s%s", i ? " " : "", w);
+	}
+}
+
+static int fill_room(struct store_conn *c, int64_t room, long n)
+{
+	char text[256];
+	int64_t t0 = time_mono_ns();
+
+	for (long i = 0; i < n; i += H_BATCH) {
+		if (store_begin(c) != 0)
+			return -1;
+		for (long j = i; j < n && j < i + H_BATCH; j++) {
+			struct store_msg m = {0};
+
+			m.room_id = room;
+			m.ts_ms = 1700000000000LL + j * 10;
+			snprintf(m.msgid, sizeof(m.msgid), "b%ld", j);
+			str_copy(m.sender, j % 7 ? "bench" : "other", sizeof(m.sender));
+			str_copy(m.kind, "PRIVMSG", sizeof(m.kind));
+			random_text(text, sizeof(text));
+			m.text = text;
+			if (store_msg_insert(c, &m) != 0)
+				return -1;
+		}
+		if (store_commit(c) != 0)
+			return -1;
+	}
+	printf("filled %ld messages in %.1f s\n", n, (double)(time_mono_ns() - t0) / 1e9);
+	return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void report(const char *what, int64_t *ns, int n)
+{
+	qsort(ns, (size_t)n, sizeof(*ns), cmp_i64);
+	printf("%-34s n=%d p50 %.3f ms  p99 %.3f ms  max %.3f ms\n", what, n,
+	       (double)ns[n / 2] / 1e6, (double)ns[(n * 99) / 100] / 1e6, (double)ns[n - 1] / 1e6);
+}
+
+/* Time n history calls; before > 0: BEFORE a random message id up to before. */
+static int time_history(struct store_conn *c, int64_t room, int64_t before, int64_t *ns, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct store_history_query q = {.room_id = room, .limit = 100, .from_newest = true};
+		struct store_msg *v;
+		size_t got;
+		int64_t t0 = time_mono_ns();
+
+		if (before > 0)
+			q.before_id = 1 + (int64_t)(rng() % (uint64_t)before);
+		if (store_msg_history(c, &q, &v, &got) != 0)
+			return -1;
+		ns[i] = time_mono_ns() - t0;
+		for (size_t j = 0; j < got; j++)
+			store_msg_free(&v[j]);
+		free(v);
+	}
+	return 0;
+}
+
+/*
+ * Time n searches; case_word: a case-sensitive search for one frequent word
+ * written in capitals, which no message has (the worst case: every FTS
+ * match is read and checked in C).
+ */
+static int time_search(struct store_conn *c, int64_t room, int64_t *ns, int n, long *hits,
+                       bool case_word)
+{
+	for (int i = 0; i < n; i++) {
+		struct store_search_query q = {.room_ids = &room, .n_rooms = 1, .limit = 50};
+		char text[80], w[32];
+		size_t used = 0, got;
+		struct store_msg *v;
+		bool more;
+		int64_t t0;
+
+		text[0] = '\0';
+		for (int k = 0; k < 1 + i % 2; k++) {
+			vocab_word((int)(rng() % 400), w, sizeof(w)); /* a word people use */
+			str_appendf(text, sizeof(text), &used, "%s%s", k ? " " : "", w);
+		}
+		if (case_word) {
+			vocab_word(i % 20, text, sizeof(text));
+			for (char *p = text; *p; p++)
+				*p = (char)(*p - 'a' + 'A');
+			q.case_sensitive = true;
+		}
+		q.text = text;
+		q.match = i % 4 == 3 ? STORE_MATCH_ANY : STORE_MATCH_ALL;
+		t0 = time_mono_ns();
+		if (store_msg_search(c, &q, &v, &got, &more) != 0)
+			return -1;
+		ns[i] = time_mono_ns() - t0;
+		*hits += (long)got;
+		for (size_t j = 0; j < got; j++)
+			store_msg_free(&v[j]);
+		free(v);
+	}
+	return 0;
+}
+
+static int bench_history(int argc, char **argv)
+{
+	char dir[] = "/tmp/pchat-bench-XXXXXX", url[256], err[256];
+	struct store_options opt = {.create = true};
+	long n = argc > 1 ? atol(argv[1]) : 1000000, hits = 0;
+	int64_t *ns = calloc(H_N_LATEST + H_N_BEFORE + H_N_SEARCH, sizeof(*ns));
+	struct store_room r = {0};
+	struct store *st;
+	int rc = 1;
+
+	if (n <= 0)
+		return 2;
+	if (argc > 2) {
+		str_copy(url, argv[2], sizeof(url));
+	} else {
+		if (!mkdtemp(dir))
+			return 1;
+		snprintf(url, sizeof(url), "sqlite:%s/bench.db", dir);
+	}
+	opt.url = url;
+	st = store_open(&opt, err, sizeof(err));
+	if (!st) {
+		fprintf(stderr, "bench_store: %s\n", err);
+		return 1;
+	}
+	str_copy(r.name, "benchhistory", sizeof(r.name));
+	if (store_room_add(store_direct(st), &r) != 0 || fill_room(store_direct(st), r.id, n) != 0)
+		goto out_close;
+	if (time_history(store_direct(st), r.id, 0, ns, H_N_LATEST) != 0)
+		goto out_close;
+	report("history LATEST 100", ns, H_N_LATEST);
+	if (time_history(store_direct(st), r.id, n, ns, H_N_BEFORE) != 0)
+		goto out_close;
+	report("history BEFORE random msg, 100", ns, H_N_BEFORE);
+	if (time_search(store_direct(st), r.id, ns, H_N_SEARCH, &hits, false) != 0)
+		goto out_close;
+	report("search 1-2 words, limit 50", ns, H_N_SEARCH);
+	if (time_search(store_direct(st), r.id, ns, 20, &hits, true) != 0)
+		goto out_close;
+	report("search case-sensitive, no hit", ns, 20);
+	printf("(%ld messages in the room; %.1f hits per search on average)\n", n,
+	       (double)hits / H_N_SEARCH);
+	rc = 0;
+out_close:
+	if (rc)
+		fprintf(stderr, "bench_store: history mode failed\n");
+	store_close(st);
+	free(ns);
+	if (argc <= 2)
+		remove_temp(dir);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/pchat-bench-XXXXXX", url[256], err[256];
@@ -122,6 +342,8 @@ int main(int argc, char **argv)
 	double secs, cpu;
 	struct rusage ru0, ru1;
 
+	if (argc > 1 && strcmp(argv[1], "history") == 0)
+		return bench_history(argc - 1, argv + 1);
 	b.n_jobs = argc > 1 ? atol(argv[1]) : 200000;
 	if (b.n_jobs <= 0)
 		return 2;

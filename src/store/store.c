@@ -496,7 +496,7 @@ int store_rollback(struct store_conn *c)
  * UTF-8 without controls, spaces or commas (commas separate lists of
  * principals and IRC targets).
  */
-static bool name_ok(const char *name)
+bool store_name_ok(const char *name)
 {
 	size_t n;
 
@@ -526,9 +526,9 @@ static bool msg_ok(const struct store_msg *m)
 
 	if (idlen == 0 || idlen >= sizeof(m->msgid) || !kind_ok(m->kind))
 		return false;
-	if (!name_ok(m->sender) || m->room_id < 0)
+	if (!store_name_ok(m->sender) || m->room_id < 0)
 		return false;
-	if (m->room_id == 0 && !name_ok(m->peer))
+	if (m->room_id == 0 && !store_name_ok(m->peer))
 		return false;
 	return m->room_id == 0 || m->peer[0] == '\0';
 }
@@ -537,7 +537,7 @@ static bool msg_ok(const struct store_msg *m)
 
 int store_account_add(struct store_conn *c, struct store_account *a)
 {
-	if (!name_ok(a->name))
+	if (!store_name_ok(a->name))
 		return STORE_EINVAL;
 	if (a->created_ms == 0)
 		a->created_ms = time_now_ms();
@@ -547,21 +547,21 @@ int store_account_add(struct store_conn *c, struct store_account *a)
 int store_account_get(struct store_conn *c, const char *name, struct store_account *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (!name_ok(name))
+	if (!store_name_ok(name))
 		return STORE_EINVAL;
 	return c->be->account_get(c, name, out);
 }
 
 int store_account_update(struct store_conn *c, const struct store_account *a)
 {
-	if (a->id <= 0 || !name_ok(a->name))
+	if (a->id <= 0 || !store_name_ok(a->name))
 		return STORE_EINVAL;
 	return c->be->account_update(c, a);
 }
 
 int store_account_remove(struct store_conn *c, const char *name)
 {
-	if (!name_ok(name))
+	if (!store_name_ok(name))
 		return STORE_EINVAL;
 	return c->be->account_remove(c, name);
 }
@@ -582,9 +582,29 @@ void store_account_free(struct store_account *a)
 	a->pw_hash = a->scram = NULL;
 }
 
+/* The principal lists of a category fit (NULL is fine). */
+static bool category_ok(const struct store_category *cat)
+{
+	return store_list_ok(cat->allowed) && store_list_ok(cat->denied) &&
+	       store_list_ok(cat->creators);
+}
+
+/* The settings of a room are in range and its lists fit. */
+static bool room_ok(const struct store_room *r)
+{
+	if (r->privacy < STORE_PRIVACY_CLOSED || r->privacy > STORE_PRIVACY_SECRET)
+		return false;
+	if (r->type < STORE_ROOM_NORMAL || r->type > STORE_ROOM_AUDITORIUM)
+		return false;
+	if (r->addin[0] && !store_name_ok(r->addin))
+		return false;
+	return store_list_ok(r->members) && store_list_ok(r->managers) &&
+	       store_list_ok(r->presenters);
+}
+
 int store_category_add(struct store_conn *c, struct store_category *cat)
 {
-	if (!name_ok(cat->name))
+	if (!store_name_ok(cat->name) || !category_ok(cat))
 		return STORE_EINVAL;
 	if (cat->created_ms == 0)
 		cat->created_ms = time_now_ms();
@@ -594,21 +614,21 @@ int store_category_add(struct store_conn *c, struct store_category *cat)
 int store_category_get(struct store_conn *c, const char *name, struct store_category *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (!name_ok(name))
+	if (!store_name_ok(name))
 		return STORE_EINVAL;
 	return c->be->category_get(c, name, out);
 }
 
 int store_category_update(struct store_conn *c, const struct store_category *cat)
 {
-	if (!name_ok(cat->name))
+	if ((cat->id <= 0 && !store_name_ok(cat->name)) || !category_ok(cat))
 		return STORE_EINVAL;
 	return c->be->category_update(c, cat);
 }
 
 int store_category_remove(struct store_conn *c, const char *name)
 {
-	if (!name_ok(name))
+	if (!store_name_ok(name))
 		return STORE_EINVAL;
 	return c->be->category_remove(c, name);
 }
@@ -625,16 +645,18 @@ void store_category_free(struct store_category *cat)
 	if (!cat)
 		return;
 	free(cat->allowed);
-	cat->allowed = NULL;
+	free(cat->denied);
+	free(cat->creators);
+	cat->allowed = cat->denied = cat->creators = NULL;
 }
 
 int store_room_add(struct store_conn *c, struct store_room *r)
 {
-	if (!name_ok(r->name))
+	if (!store_name_ok(r->name))
 		return STORE_EINVAL;
 	if (r->category[0] == '\0')
 		str_copy(r->category, "general", sizeof(r->category));
-	if (!name_ok(r->category))
+	if (!store_name_ok(r->category) || !room_ok(r))
 		return STORE_EINVAL;
 	if (r->created_ms == 0)
 		r->created_ms = time_now_ms();
@@ -644,7 +666,7 @@ int store_room_add(struct store_conn *c, struct store_room *r)
 int store_room_get(struct store_conn *c, const char *name, struct store_room *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (!name_ok(name))
+	if (!store_name_ok(name))
 		return STORE_EINVAL;
 	return c->be->room_get(c, name, out);
 }
@@ -653,16 +675,16 @@ int store_room_update(struct store_conn *c, const struct store_room *r)
 {
 	const char *cat = r->category[0] ? r->category : NULL;
 
-	if (r->id <= 0 && !name_ok(r->name))
+	if (r->id <= 0 && !store_name_ok(r->name))
 		return STORE_EINVAL;
-	if (cat && !name_ok(cat))
+	if ((cat && !store_name_ok(cat)) || !room_ok(r))
 		return STORE_EINVAL;
-	return c->be->room_update(c, r->id, r->id > 0 ? NULL : r->name, r->description, cat);
+	return c->be->room_update(c, r);
 }
 
 int store_room_remove(struct store_conn *c, const char *name)
 {
-	if (!name_ok(name))
+	if (!store_name_ok(name))
 		return STORE_EINVAL;
 	return c->be->room_remove(c, name);
 }
@@ -679,7 +701,10 @@ void store_room_free(struct store_room *r)
 	if (!r)
 		return;
 	free(r->description);
-	r->description = NULL;
+	free(r->members);
+	free(r->managers);
+	free(r->presenters);
+	r->description = r->members = r->managers = r->presenters = NULL;
 }
 
 int store_msg_insert(struct store_conn *c, struct store_msg *m)
@@ -702,7 +727,7 @@ int store_msg_latest(struct store_conn *c, int64_t room_id, const char *a, const
 		return 0;
 	if (room_id > 0)
 		return c->be->msg_latest(c, room_id, NULL, NULL, before_seq, limit, out, n);
-	if (!name_ok(a) || !name_ok(b))
+	if (!store_name_ok(a) || !store_name_ok(b))
 		return STORE_EINVAL;
 	str_lower(la, a, sizeof(la));
 	str_lower(lb, b, sizeof(lb));

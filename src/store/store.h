@@ -46,7 +46,7 @@ const char *store_strerror(int err);
 #define STORE_NAME_MAX 64 /* account, category and room names, bytes + NUL */
 
 /* Current schema version written by this binary. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store_options {
 	const char *url;    /* "sqlite:PATH" or a plain path (SQLite) */
@@ -205,7 +205,11 @@ void store_account_free(struct store_account *a); /* frees the strings, not a */
 
 int store_category_add(struct store_conn *c, struct store_category *cat);
 int store_category_get(struct store_conn *c, const char *name, struct store_category *out);
-/* Set a category's allowed list, found by name. */
+/*
+ * Write every field of a category found by id (id > 0) or else by name (no
+ * renaming); a NULL list (allowed, denied, creators) keeps the current one.
+ * Callers read, modify, write. STORE_EINVAL for a list over STORE_LIST_MAX.
+ */
 int store_category_update(struct store_conn *c, const struct store_category *cat);
 /* Remove an empty category; STORE_ENOTEMPTY while a room is in it. */
 int store_category_remove(struct store_conn *c, const char *name);
@@ -216,8 +220,11 @@ void store_category_free(struct store_category *cat);
 int store_room_add(struct store_conn *c, struct store_room *r); /* category by name; sets id */
 int store_room_get(struct store_conn *c, const char *name, struct store_room *out);
 /*
- * Set description and category of a room found by id (id > 0) or else by
- * name; a NULL description or an empty category keeps the current one.
+ * Write every field of a room found by id (id > 0) or else by name (no
+ * renaming); a NULL string (description, members, managers, presenters) or
+ * an empty category keeps the current value. Callers read, modify, write.
+ * STORE_EINVAL for an unknown add-in, a list over STORE_LIST_MAX or a
+ * privacy/type out of range.
  */
 int store_room_update(struct store_conn *c, const struct store_room *r);
 /* Remove a room and its messages. */

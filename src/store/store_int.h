@@ -77,9 +77,11 @@ struct store_backend {
 
 	int (*room_add)(struct store_conn *c, struct store_room *r);
 	int (*room_get)(struct store_conn *c, const char *name, struct store_room *out);
-	/* By id when id > 0, else by name; NULL description/category keep theirs. */
-	int (*room_update)(struct store_conn *c, int64_t id, const char *name,
-	                   const char *description, const char *category);
+	/*
+	 * By id when r->id > 0, else by name; NULL strings and an empty
+	 * category keep the current value, every other field is written.
+	 */
+	int (*room_update)(struct store_conn *c, const struct store_room *r);
 	int (*room_remove)(struct store_conn *c, const char *name);
 	int (*room_list)(struct store_conn *c, struct store_room **out, size_t *n);
 
@@ -89,7 +91,76 @@ struct store_backend {
 	                  int64_t before, int limit, struct store_msg **out, size_t *n);
 	int (*msg_count)(struct store_conn *c, int64_t room_id, int64_t *n);
 	int (*check)(struct store_conn *c, char *detail, size_t detail_len);
+
+	/* Rooms issue (store.h "rooms issue" sections). */
+	int (*group_add)(struct store_conn *c, struct store_group *g);
+	int (*group_get)(struct store_conn *c, const char *name, struct store_group *out);
+	int (*group_update)(struct store_conn *c, const struct store_group *g);
+	int (*group_remove)(struct store_conn *c, const char *name);
+	int (*group_list)(struct store_conn *c, struct store_group **out, size_t *n);
+	int (*addin_add)(struct store_conn *c, const struct store_addin *a);
+	int (*addin_get)(struct store_conn *c, const char *name, struct store_addin *out);
+	int (*addin_remove)(struct store_conn *c, const char *name);
+	int (*addin_list)(struct store_conn *c, struct store_addin **out, size_t *n);
+	int (*follow_add)(struct store_conn *c, const char *account, const char *room);
+	int (*follow_remove)(struct store_conn *c, const char *account, const char *room);
+	int (*follow_list)(struct store_conn *c, const char *account, char ***out, size_t *n);
+	int (*invite_add)(struct store_conn *c, const struct store_invite *inv);
+	int (*invite_take)(struct store_conn *c, const char *account, struct store_invite **out,
+	                   size_t *n);
+	int (*marker_set)(struct store_conn *c, const char *account, const char *target,
+	                  int64_t ts_ms);
+	int (*marker_get)(struct store_conn *c, const char *account, const char *target,
+	                  int64_t *ts_ms);
+	/* ts_ms is the caller's clock (store.c). */
+	int (*change_add)(struct store_conn *c, const char *kind, const char *name, int64_t ts_ms);
+	int (*change_since)(struct store_conn *c, int64_t after, int limit,
+	                    struct store_change **out, size_t *n);
+	int (*change_last)(struct store_conn *c, int64_t *id);
+
+	/* q->a and q->b are lower-cased and sorted (a < b) for a conversation. */
+	int (*msg_history)(struct store_conn *c, const struct store_history_query *q,
+	                   struct store_msg **out, size_t *n);
+	int (*msg_by_msgid)(struct store_conn *c, const char *msgid, struct store_msg *out);
+	/* account is lower-cased (or NULL). */
+	int (*msg_targets)(struct store_conn *c, const int64_t *room_ids, size_t n_rooms,
+	                   const char *account, int64_t after_ts, int64_t before_ts, int limit,
+	                   struct store_target **out, size_t *n);
+	/* q->account is lower-cased (or NULL); q->text is not NULL. */
+	int (*msg_search)(struct store_conn *c, const struct store_search_query *q,
+	                  struct store_msg **out, size_t *n, bool *more);
+	int (*msg_redact)(struct store_conn *c, const struct store_msg_filter *f,
+	                  const char *replacement, struct store_msg **out, size_t *n);
+	int (*room_clear)(struct store_conn *c, int64_t room_id, int64_t before_ts, int64_t *n);
 };
+
+/*
+ * A name (account, category, room, group, add-in): 1 to STORE_NAME_MAX - 1
+ * bytes of valid UTF-8 without controls, spaces or commas (store.c).
+ */
+bool store_name_ok(const char *name);
+
+/* A principal list: NULL, or at most STORE_LIST_MAX bytes (store_rooms.c). */
+bool store_list_ok(const char *list);
+
+/*
+ * Text matching shared by every backend (store.c), so that they agree on
+ * what a query means (src/store/README.md "Search semantics").
+ *
+ * store_words() splits text at ASCII whitespace into at most max words
+ * (pointers into buf, a copy of text of buflen bytes), leaving out words
+ * without a letter or digit (ASCII alphanumeric or any byte >= 0x80), which
+ * no tokenizer indexes. Returns the number of words.
+ */
+size_t store_words(const char *text, char *buf, size_t buflen, char **words, size_t max);
+
+/*
+ * Whether text passes the byte-for-byte check of a case-sensitive query:
+ * ALL = every word occurs, ANY = one word occurs, EXACT = the phrase (text
+ * of the query, outer whitespace trimmed) occurs; an occurrence must not be
+ * preceded or followed by a letter or digit (whole words).
+ */
+bool store_text_matches(const char *text, const char *query, int match);
 
 /* The SQLite backend (sqlite/sqlite.c). */
 extern const struct store_backend store_sqlite_backend;

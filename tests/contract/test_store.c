@@ -8,6 +8,11 @@
  * per-test prefix and counts are compared before/after. Backend-specific
  * behaviour (file modes, schema refusal) is tested elsewhere
  * (tests/unit/test_store_sqlite.c).
+ *
+ * With the default SQLite database the whole suite runs twice: on fresh
+ * files, then on files that start as a version-1 database (the schema of
+ * the first release, forged with sqlite3 before store_open), so that every
+ * operation is checked on a migrated database too.
  */
 #include "common/id.h"
 #include "common/mailbox.h"
@@ -18,6 +23,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -25,11 +31,51 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #define N_ASYNC 5000 /* write jobs in the ordering test */
+
+/* The SQL of schema version 1, as released (src/store/sqlite/schema.c step 0). */
+static const char v1_sql[] =
+    "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+    " pw_hash TEXT, scram TEXT, admin INTEGER NOT NULL DEFAULT 0,"
+    " chat_enabled INTEGER NOT NULL DEFAULT 1, created_ms INTEGER NOT NULL);"
+    "CREATE TABLE categories (id INTEGER PRIMARY KEY, name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+    " allowed TEXT NOT NULL DEFAULT '*', created_ms INTEGER NOT NULL);"
+    "INSERT INTO categories (name, allowed, created_ms) VALUES ('general', '*', 1);"
+    "CREATE TABLE rooms (id INTEGER PRIMARY KEY, name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+    " category_id INTEGER NOT NULL REFERENCES categories (id) ON DELETE RESTRICT,"
+    " description TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL,"
+    " last_seq INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX rooms_category ON rooms (category_id);"
+    "CREATE TABLE messages (id INTEGER PRIMARY KEY,"
+    " room_id INTEGER REFERENCES rooms (id) ON DELETE CASCADE, pm_a TEXT, pm_b TEXT, peer TEXT,"
+    " seq INTEGER NOT NULL DEFAULT 0, msgid TEXT NOT NULL UNIQUE, ts_ms INTEGER NOT NULL,"
+    " sender TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL, tags TEXT,"
+    " CHECK ((room_id IS NULL) = (pm_a IS NOT NULL AND pm_b IS NOT NULL)));"
+    "CREATE UNIQUE INDEX messages_room_seq ON messages (room_id, seq) WHERE room_id IS NOT NULL;"
+    "CREATE INDEX messages_pm ON messages (pm_a, pm_b, id) WHERE pm_a IS NOT NULL;"
+    "PRAGMA user_version = 1;";
+
+static bool g_from_v1; /* start every default database as version 1 */
+
+/* Write a version-1 database at path (a file the current store never writes). */
+static int forge_v1(const char *path)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open(path, &db);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, v1_sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	chmod(path, 0600);
+	return rc == SQLITE_OK ? 0 : -1;
+}
 
 struct tctx {
 	char dir[64];            /* temporary directory, or "" with an env URL */
@@ -77,6 +123,8 @@ static int setup_common(void **state, bool async)
 		if (!mkdtemp(t->dir))
 			return -1;
 		snprintf(t->url, sizeof(t->url), "sqlite:%s/chat.db", t->dir);
+		if (g_from_v1 && forge_v1(t->url + 7) != 0)
+			return -1;
 	}
 	if (async) {
 		struct timeval tv = {0, 10000};
@@ -875,6 +923,995 @@ static void test_sync_submit(void **state)
 	assert_int_equal(cnt, 1);
 }
 
+/* --- rooms issue: model ---------------------------------------------------- */
+
+static void add_account(struct tctx *t, const char *name)
+{
+	struct store_account a = {0};
+
+	str_copy(a.name, name, sizeof(a.name));
+	a.chat_enabled = true;
+	assert_int_equal(store_account_add(t->c, &a), 0);
+}
+
+static void test_groups(void **state)
+{
+	struct tctx *t = *state;
+	struct store_group g = {0}, got, *v;
+	size_t n;
+	int found = 0;
+
+	str_copy(g.name, nm(t, "Ops"), sizeof(g.name));
+	g.members = "alice,group:other";
+	assert_int_equal(store_group_add(t->c, &g), 0);
+	assert_true(g.id > 0);
+	assert_int_equal(store_group_add(t->c, &g), STORE_EEXIST);
+	str_copy(g.name, nm(t, "OPS"), sizeof(g.name));
+	assert_int_equal(store_group_add(t->c, &g), STORE_EEXIST); /* case-insensitive */
+	assert_int_equal(store_group_get(t->c, nm(t, "ops"), &got), 0);
+	assert_string_equal(got.name, nm(t, "Ops"));
+	assert_string_equal(got.members, "alice,group:other");
+	assert_true(got.created_ms > 0);
+	store_group_free(&got);
+
+	g.members = "bob";
+	assert_int_equal(store_group_update(t->c, &g), 0);
+	assert_int_equal(store_group_get(t->c, nm(t, "Ops"), &got), 0);
+	assert_string_equal(got.members, "bob");
+	store_group_free(&got);
+	g.members = NULL; /* NULL members = "" */
+	assert_int_equal(store_group_update(t->c, &g), 0);
+	assert_int_equal(store_group_get(t->c, nm(t, "Ops"), &got), 0);
+	assert_string_equal(got.members, "");
+	store_group_free(&got);
+
+	assert_int_equal(store_group_list(t->c, &v, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		found += str_ieq(v[i].name, nm(t, "ops"));
+		store_group_free(&v[i]);
+	}
+	free(v);
+	assert_int_equal(found, 1);
+
+	str_copy(g.name, nm(t, "bad name"), sizeof(g.name));
+	assert_int_equal(store_group_add(t->c, &g), STORE_EINVAL);
+	str_copy(g.name, nm(t, "ghost"), sizeof(g.name));
+	assert_int_equal(store_group_update(t->c, &g), STORE_ENOTFOUND);
+	assert_int_equal(store_group_get(t->c, nm(t, "ghost"), &got), STORE_ENOTFOUND);
+	assert_int_equal(store_group_remove(t->c, nm(t, "ghost")), STORE_ENOTFOUND);
+	assert_int_equal(store_group_remove(t->c, nm(t, "oPs")), 0);
+	assert_int_equal(store_group_get(t->c, nm(t, "ops"), &got), STORE_ENOTFOUND);
+	assert_int_equal(store_group_remove(t->c, ""), STORE_EINVAL);
+}
+
+static void test_addins(void **state)
+{
+	struct tctx *t = *state;
+	struct store_addin a = {0}, got, *v;
+	struct store_room r = {0}, rr;
+	size_t n;
+	int found = 0;
+
+	str_copy(a.name, nm(t, "Wiki"), sizeof(a.name));
+	a.url = "https://wiki.example/pane";
+	assert_int_equal(store_addin_add(t->c, &a), 0);
+	assert_int_equal(store_addin_add(t->c, &a), STORE_EEXIST);
+	a.url = "ftp://x.example/";
+	str_copy(a.name, nm(t, "other"), sizeof(a.name));
+	assert_int_equal(store_addin_add(t->c, &a), STORE_EINVAL);
+	a.url = "https://";
+	assert_int_equal(store_addin_add(t->c, &a), STORE_EINVAL);
+	a.url = "http://has space/";
+	assert_int_equal(store_addin_add(t->c, &a), STORE_EINVAL);
+	a.url = NULL;
+	assert_int_equal(store_addin_add(t->c, &a), STORE_EINVAL);
+	a.url = "HTTP://plain.example/";
+	assert_int_equal(store_addin_add(t->c, &a), 0);
+
+	assert_int_equal(store_addin_get(t->c, nm(t, "WIKI"), &got), 0);
+	assert_string_equal(got.name, nm(t, "Wiki"));
+	assert_string_equal(got.url, "https://wiki.example/pane");
+	store_addin_free(&got);
+	assert_int_equal(store_addin_get(t->c, nm(t, "none"), &got), STORE_ENOTFOUND);
+
+	/* a room using it: must exist; blocks removal */
+	str_copy(r.name, nm(t, "withaddin"), sizeof(r.name));
+	str_copy(r.addin, nm(t, "nosuch"), sizeof(r.addin));
+	assert_int_equal(store_room_add(t->c, &r), STORE_EINVAL);
+	str_copy(r.addin, nm(t, "wiki"), sizeof(r.addin));
+	assert_int_equal(store_room_add(t->c, &r), 0);
+	assert_int_equal(store_addin_remove(t->c, nm(t, "Wiki")), STORE_ENOTEMPTY);
+	assert_int_equal(store_room_get(t->c, r.name, &rr), 0);
+	assert_string_equal(rr.addin, nm(t, "wiki"));
+	rr.addin[0] = '\0';
+	assert_int_equal(store_room_update(t->c, &rr), 0);
+	store_room_free(&rr);
+
+	assert_int_equal(store_addin_list(t->c, &v, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		found += str_ieq(v[i].name, nm(t, "wiki")) || str_ieq(v[i].name, nm(t, "other"));
+		store_addin_free(&v[i]);
+	}
+	free(v);
+	assert_int_equal(found, 2);
+	assert_int_equal(store_addin_remove(t->c, nm(t, "wiki")), 0);
+	assert_int_equal(store_addin_remove(t->c, nm(t, "wiki")), STORE_ENOTFOUND);
+}
+
+static void test_category_settings(void **state)
+{
+	struct tctx *t = *state;
+	struct store_category cat = {0}, got, *v;
+	char *big;
+	size_t n;
+	int found = 0;
+
+	/* defaults, also for "general" */
+	assert_int_equal(store_category_get(t->c, "general", &got), 0);
+	assert_string_equal(got.allowed, "*");
+	assert_string_equal(got.denied, "");
+	assert_string_equal(got.creators, "");
+	assert_true(got.invitations && got.file_upload && got.history);
+	store_category_free(&got);
+
+	str_copy(cat.name, nm(t, "Eng"), sizeof(cat.name));
+	cat.allowed = "group:eng";
+	cat.denied = "mallory";
+	cat.creators = "alice,bob";
+	cat.invitations = false;
+	cat.file_upload = true;
+	cat.history = false;
+	assert_int_equal(store_category_add(t->c, &cat), 0);
+	assert_int_equal(store_category_get(t->c, nm(t, "ENG"), &got), 0);
+	assert_string_equal(got.allowed, "group:eng");
+	assert_string_equal(got.denied, "mallory");
+	assert_string_equal(got.creators, "alice,bob");
+	assert_false(got.invitations);
+	assert_true(got.file_upload);
+	assert_false(got.history);
+
+	/* update by id writes every field; NULL lists keep theirs */
+	free(got.denied);
+	got.denied = NULL;
+	free(got.creators);
+	got.creators = strdup("carol");
+	got.history = true;
+	got.file_upload = false;
+	got.name[0] = '\0'; /* the id is enough */
+	assert_int_equal(store_category_update(t->c, &got), 0);
+	store_category_free(&got);
+	assert_int_equal(store_category_get(t->c, nm(t, "eng"), &got), 0);
+	assert_string_equal(got.denied, "mallory");
+	assert_string_equal(got.creators, "carol");
+	assert_true(got.history);
+	assert_false(got.file_upload);
+	assert_false(got.invitations);
+	store_category_free(&got);
+
+	/* by name; too long a list */
+	memset(&cat, 0, sizeof(cat));
+	str_copy(cat.name, nm(t, "eng"), sizeof(cat.name));
+	cat.invitations = cat.file_upload = cat.history = true;
+	big = malloc(STORE_LIST_MAX + 2);
+	memset(big, 'a', STORE_LIST_MAX + 1);
+	big[STORE_LIST_MAX + 1] = '\0';
+	cat.denied = big;
+	assert_int_equal(store_category_update(t->c, &cat), STORE_EINVAL);
+	big[STORE_LIST_MAX] = '\0'; /* exactly the maximum fits */
+	assert_int_equal(store_category_update(t->c, &cat), 0);
+	assert_int_equal(store_category_get(t->c, nm(t, "eng"), &got), 0);
+	assert_int_equal(strlen(got.denied), STORE_LIST_MAX);
+	assert_true(got.invitations);
+	store_category_free(&got);
+	big[STORE_LIST_MAX] = 'a';
+	str_copy(cat.name, nm(t, "big"), sizeof(cat.name));
+	cat.denied = NULL;
+	cat.creators = big;
+	assert_int_equal(store_category_add(t->c, &cat), STORE_EINVAL);
+	free(big);
+	str_copy(cat.name, nm(t, "ghost"), sizeof(cat.name));
+	cat.creators = NULL;
+	assert_int_equal(store_category_update(t->c, &cat), STORE_ENOTFOUND);
+
+	assert_int_equal(store_category_list(t->c, &v, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		if (str_ieq(v[i].name, nm(t, "eng"))) {
+			found++;
+			assert_string_equal(v[i].creators, "carol");
+		}
+		store_category_free(&v[i]);
+	}
+	free(v);
+	assert_int_equal(found, 1);
+}
+
+static void test_room_settings(void **state)
+{
+	struct tctx *t = *state;
+	struct store_room r = {0}, got, *v;
+	size_t n;
+	int found = 0;
+
+	/* defaults */
+	str_copy(r.name, nm(t, "plain"), sizeof(r.name));
+	assert_int_equal(store_room_add(t->c, &r), 0);
+	assert_int_equal(store_room_get(t->c, r.name, &got), 0);
+	assert_int_equal(got.privacy, STORE_PRIVACY_CLOSED);
+	assert_int_equal(got.type, STORE_ROOM_NORMAL);
+	assert_false(got.invitations_off || got.disabled);
+	assert_string_equal(got.addin, "");
+	assert_string_equal(got.members, "");
+	assert_string_equal(got.managers, "");
+	assert_string_equal(got.presenters, "");
+	store_room_free(&got);
+
+	memset(&r, 0, sizeof(r));
+	str_copy(r.name, nm(t, "Stage"), sizeof(r.name));
+	r.privacy = STORE_PRIVACY_SECRET;
+	r.type = STORE_ROOM_AUDITORIUM;
+	r.invitations_off = true;
+	r.members = "alice,group:g";
+	r.managers = "alice";
+	r.presenters = "bob";
+	assert_int_equal(store_room_add(t->c, &r), 0);
+	assert_int_equal(store_room_get(t->c, nm(t, "stage"), &got), 0);
+	assert_int_equal(got.privacy, STORE_PRIVACY_SECRET);
+	assert_int_equal(got.type, STORE_ROOM_AUDITORIUM);
+	assert_true(got.invitations_off);
+	assert_false(got.disabled);
+	assert_string_equal(got.members, "alice,group:g");
+	assert_string_equal(got.managers, "alice");
+	assert_string_equal(got.presenters, "bob");
+
+	/* read-modify-write by id */
+	got.disabled = true;
+	got.privacy = STORE_PRIVACY_OPEN;
+	free(got.presenters);
+	got.presenters = strdup("");
+	assert_int_equal(store_room_update(t->c, &got), 0);
+	store_room_free(&got);
+	assert_int_equal(store_room_get(t->c, nm(t, "STAGE"), &got), 0);
+	assert_true(got.disabled);
+	assert_int_equal(got.privacy, STORE_PRIVACY_OPEN);
+	assert_string_equal(got.presenters, "");
+	assert_string_equal(got.managers, "alice");
+
+	/* out of range */
+	got.privacy = 3;
+	assert_int_equal(store_room_update(t->c, &got), STORE_EINVAL);
+	got.privacy = 0;
+	got.type = -1;
+	assert_int_equal(store_room_update(t->c, &got), STORE_EINVAL);
+	got.type = 0;
+	str_copy(got.addin, "bad name", sizeof(got.addin));
+	assert_int_equal(store_room_update(t->c, &got), STORE_EINVAL);
+	store_room_free(&got);
+	r.privacy = 7;
+	str_copy(r.name, nm(t, "bad"), sizeof(r.name));
+	assert_int_equal(store_room_add(t->c, &r), STORE_EINVAL);
+
+	assert_int_equal(store_room_list(t->c, &v, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].id == r.id) {
+			found++;
+			assert_true(v[i].disabled);
+			assert_string_equal(v[i].members, "alice,group:g");
+		}
+		store_room_free(&v[i]);
+	}
+	free(v);
+	assert_int_equal(found, 1);
+}
+
+static void test_follows(void **state)
+{
+	struct tctx *t = *state;
+	char **v;
+	size_t n;
+
+	add_account(t, nm(t, "Alice"));
+	add_room(t, nm(t, "b-room"));
+	add_room(t, nm(t, "A-room"));
+	assert_int_equal(store_follow_add(t->c, nm(t, "alice"), nm(t, "B-ROOM")), 0);
+	assert_int_equal(store_follow_add(t->c, nm(t, "ALICE"), nm(t, "a-room")), 0);
+	assert_int_equal(store_follow_add(t->c, nm(t, "alice"), nm(t, "b-room")), STORE_EEXIST);
+	assert_int_equal(store_follow_add(t->c, nm(t, "nobody"), nm(t, "b-room")), STORE_ENOTFOUND);
+	assert_int_equal(store_follow_add(t->c, nm(t, "alice"), nm(t, "noroom")), STORE_ENOTFOUND);
+	assert_int_equal(store_follow_add(t->c, nm(t, "alice"), "bad room"), STORE_EINVAL);
+
+	assert_int_equal(store_follow_list(t->c, nm(t, "alice"), &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0], nm(t, "A-room")); /* by name, display case */
+	assert_string_equal(v[1], nm(t, "b-room"));
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	assert_int_equal(store_follow_list(t->c, nm(t, "nobody"), &v, &n), STORE_ENOTFOUND);
+
+	assert_int_equal(store_follow_remove(t->c, nm(t, "alice"), nm(t, "A-ROOM")), 0);
+	assert_int_equal(store_follow_remove(t->c, nm(t, "alice"), nm(t, "a-room")),
+	                 STORE_ENOTFOUND);
+	/* removing the room drops the follow */
+	assert_int_equal(store_room_remove(t->c, nm(t, "b-room")), 0);
+	assert_int_equal(store_follow_list(t->c, nm(t, "alice"), &v, &n), 0);
+	assert_int_equal(n, 0);
+	free(v);
+}
+
+static void test_invites(void **state)
+{
+	struct tctx *t = *state;
+	struct store_invite inv = {0}, *v;
+	size_t n;
+
+	add_account(t, nm(t, "bob"));
+	add_room(t, nm(t, "r1"));
+	add_room(t, nm(t, "r2"));
+	str_copy(inv.account, nm(t, "BOB"), sizeof(inv.account));
+	str_copy(inv.room, nm(t, "r2"), sizeof(inv.room));
+	str_copy(inv.inviter, nm(t, "alice"), sizeof(inv.inviter));
+	inv.ts_ms = 1000;
+	assert_int_equal(store_invite_add(t->c, &inv), 0);
+	str_copy(inv.room, nm(t, "r1"), sizeof(inv.room));
+	inv.ts_ms = 2000;
+	assert_int_equal(store_invite_add(t->c, &inv), 0);
+	/* the same pair again replaces (new inviter and time) */
+	str_copy(inv.room, nm(t, "R2"), sizeof(inv.room));
+	inv.inviter[0] = '\0';
+	inv.ts_ms = 3000;
+	assert_int_equal(store_invite_add(t->c, &inv), 0);
+	str_copy(inv.room, nm(t, "nope"), sizeof(inv.room));
+	assert_int_equal(store_invite_add(t->c, &inv), STORE_ENOTFOUND);
+	str_copy(inv.room, nm(t, "r1"), sizeof(inv.room));
+	str_copy(inv.account, nm(t, "nobody"), sizeof(inv.account));
+	assert_int_equal(store_invite_add(t->c, &inv), STORE_ENOTFOUND);
+
+	assert_int_equal(store_invite_take(t->c, nm(t, "bob"), &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].room, nm(t, "r1")); /* oldest first */
+	assert_string_equal(v[0].inviter, nm(t, "alice"));
+	assert_int_equal(v[0].ts_ms, 2000);
+	assert_string_equal(v[0].account, nm(t, "bob"));
+	assert_string_equal(v[1].room, nm(t, "r2"));
+	assert_string_equal(v[1].inviter, "");
+	assert_int_equal(v[1].ts_ms, 3000);
+	free(v);
+	/* taken: gone */
+	assert_int_equal(store_invite_take(t->c, nm(t, "bob"), &v, &n), 0);
+	assert_int_equal(n, 0);
+	free(v);
+	assert_int_equal(store_invite_take(t->c, nm(t, "nobody"), &v, &n), STORE_ENOTFOUND);
+
+	/* inside a transaction too; account removal drops pending ones */
+	str_copy(inv.account, nm(t, "bob"), sizeof(inv.account));
+	inv.ts_ms = 0; /* now */
+	assert_int_equal(store_invite_add(t->c, &inv), 0);
+	assert_int_equal(store_begin(t->c), 0);
+	assert_int_equal(store_invite_take(t->c, nm(t, "bob"), &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(v[0].ts_ms > 0);
+	free(v);
+	assert_int_equal(store_rollback(t->c), 0); /* the take is undone */
+	assert_int_equal(store_account_remove(t->c, nm(t, "bob")), 0);
+	add_account(t, nm(t, "bob"));
+	assert_int_equal(store_invite_take(t->c, nm(t, "bob"), &v, &n), 0);
+	assert_int_equal(n, 0);
+	free(v);
+}
+
+static void test_markers(void **state)
+{
+	struct tctx *t = *state;
+	char target[STORE_NAME_MAX + 1];
+	int64_t ts;
+
+	add_account(t, nm(t, "carol"));
+	add_room(t, nm(t, "mk"));
+	snprintf(target, sizeof(target), "#%s", nm(t, "mk"));
+	assert_int_equal(store_marker_get(t->c, nm(t, "carol"), target, &ts), STORE_ENOTFOUND);
+	assert_int_equal(ts, 0);
+	assert_int_equal(store_marker_set(t->c, nm(t, "carol"), target, 5000), 0);
+	assert_int_equal(store_marker_set(t->c, nm(t, "CAROL"), target, 4000), 0); /* back: kept */
+	assert_int_equal(store_marker_get(t->c, nm(t, "carol"), target, &ts), 0);
+	assert_int_equal(ts, 5000);
+	assert_int_equal(store_marker_set(t->c, nm(t, "carol"), target, 6000), 0);
+	assert_int_equal(store_marker_get(t->c, nm(t, "carol"), target, &ts), 0);
+	assert_int_equal(ts, 6000);
+	/* a private target; unknown account; bad target */
+	assert_int_equal(store_marker_set(t->c, nm(t, "carol"), nm(t, "dave"), 10), 0);
+	assert_int_equal(store_marker_get(t->c, nm(t, "carol"), nm(t, "DAVE"), &ts), 0);
+	assert_int_equal(ts, 10);
+	assert_int_equal(store_marker_set(t->c, nm(t, "nobody"), target, 1), STORE_ENOTFOUND);
+	assert_int_equal(store_marker_set(t->c, nm(t, "carol"), "#", 1), STORE_EINVAL);
+	assert_int_equal(store_marker_set(t->c, nm(t, "carol"), target, -1), STORE_EINVAL);
+	/* removing the room drops its markers, the account's others stay */
+	assert_int_equal(store_room_remove(t->c, nm(t, "mk")), 0);
+	assert_int_equal(store_marker_get(t->c, nm(t, "carol"), target, &ts), STORE_ENOTFOUND);
+	assert_int_equal(store_marker_get(t->c, nm(t, "carol"), nm(t, "dave"), &ts), 0);
+	assert_int_equal(store_account_remove(t->c, nm(t, "carol")), 0);
+	add_account(t, nm(t, "carol"));
+	assert_int_equal(store_marker_get(t->c, nm(t, "carol"), nm(t, "dave"), &ts),
+	                 STORE_ENOTFOUND);
+}
+
+static void test_changes(void **state)
+{
+	struct tctx *t = *state;
+	struct store_change *v;
+	int64_t last0, last;
+	size_t n;
+
+	assert_int_equal(store_change_last(t->c, &last0), 0);
+	assert_int_equal(store_change_add(t->c, "room", nm(t, "r")), 0);
+	assert_int_equal(store_change_add(t->c, "category", nm(t, "c")), 0);
+	assert_int_equal(store_change_add(t->c, "", nm(t, "c")), STORE_EINVAL);
+	assert_int_equal(store_change_add(t->c, "room", "bad name"), STORE_EINVAL);
+	assert_int_equal(store_change_add(t->c, "averyveryverylongkind", "x"), STORE_EINVAL);
+	assert_int_equal(store_change_last(t->c, &last), 0);
+	assert_true(last > last0);
+	assert_int_equal(store_change_since(t->c, last0, 10, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].kind, "room");
+	assert_string_equal(v[0].name, nm(t, "r"));
+	assert_string_equal(v[1].kind, "category");
+	assert_true(v[0].id < v[1].id && v[1].id == last);
+	assert_true(v[0].ts_ms > 0);
+	free(v);
+	assert_int_equal(store_change_since(t->c, last0, 1, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].kind, "room");
+	free(v);
+	assert_int_equal(store_change_since(t->c, last, 10, &v, &n), 0);
+	assert_int_equal(n, 0);
+	free(v);
+	assert_int_equal(store_change_since(t->c, 0, 0, &v, &n), STORE_EINVAL);
+}
+
+static void test_changes_trimmed(void **state)
+{
+	struct tctx *t = *state;
+	struct store_change *v;
+	int64_t last;
+	size_t n;
+
+	assert_int_equal(store_begin(t->c), 0);
+	for (int i = 0; i < 10250; i++)
+		assert_int_equal(store_change_add(t->c, "account", nm(t, "a")), 0);
+	assert_int_equal(store_commit(t->c), 0);
+	assert_int_equal(store_change_last(t->c, &last), 0);
+	assert_int_equal(store_change_since(t->c, 0, 10000, &v, &n), 0);
+	assert_int_equal(n, 10000);
+	/* the oldest kept is within the newest 10,000 + 99 */
+	assert_true(v[0].id > last - 10100);
+	assert_true(v[0].id > 1);
+	free(v);
+	assert_int_equal(store_change_since(t->c, last - 10000, 10000, &v, &n), 0);
+	assert_int_equal(n, 10000); /* the newest 10,000 are all there */
+	assert_int_equal(v[n - 1].id, last);
+	free(v);
+}
+
+/* --- rooms issue: history, search, administration ---------------------------- */
+
+/* Insert a message with a given time; returns its id. */
+static int64_t put(struct tctx *t, int64_t room, const char *sender, const char *peer,
+                   const char *text, int64_t ts)
+{
+	struct store_msg m;
+
+	fill_msg(&m, room, sender, peer, text);
+	m.ts_ms = ts;
+	assert_int_equal(store_msg_insert(t->c, &m), 0);
+	return m.id;
+}
+
+/* Run a history query; check the texts returned, in order ("" = none). */
+static void expect_history(struct tctx *t, const struct store_history_query *q, const char *want)
+{
+	char got[512] = "";
+	size_t len = 0, n;
+	struct store_msg *v;
+
+	assert_int_equal(store_msg_history(t->c, q, &v, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		str_appendf(got, sizeof(got), &len, "%s%s", i ? "," : "", v[i].text);
+	free_msgs(v, n);
+	assert_string_equal(got, want);
+}
+
+static void test_history_windows(void **state)
+{
+	struct tctx *t = *state;
+	int64_t room = add_room(t, nm(t, "h")), id[11];
+	struct store_history_query q = {.room_id = room, .limit = 3, .from_newest = true};
+	struct store_msg *v;
+	size_t n;
+	char text[8];
+
+	for (int i = 1; i <= 10; i++) {
+		snprintf(text, sizeof(text), "m%d", i);
+		id[i] = put(t, room, "alice", NULL, text, 1000 * i);
+	}
+	put(t, add_room(t, nm(t, "h2")), "alice", NULL, "elsewhere", 5500);
+	expect_history(t, &q, "m8,m9,m10"); /* LATEST */
+	q.before_id = id[5];
+	q.limit = 2;
+	expect_history(t, &q, "m3,m4"); /* BEFORE */
+	q.before_id = 0;
+	q.after_id = id[5];
+	q.from_newest = false;
+	expect_history(t, &q, "m6,m7"); /* AFTER */
+	q.after_id = id[2];
+	q.before_id = id[6];
+	q.limit = 10;
+	expect_history(t, &q, "m3,m4,m5"); /* BETWEEN */
+	q.from_newest = true;
+	q.limit = 2;
+	expect_history(t, &q, "m4,m5"); /* BETWEEN from the newest end */
+	q.after_id = 0;
+	q.before_id = id[5] + 1; /* AROUND m5: up to it ... */
+	expect_history(t, &q, "m4,m5");
+	q.before_id = 0;
+	q.after_id = id[5]; /* ... and after it */
+	q.from_newest = false;
+	expect_history(t, &q, "m6,m7");
+	/* time bounds (exclusive) */
+	memset(&q, 0, sizeof(q));
+	q.room_id = room;
+	q.limit = 10;
+	q.after_ts = 3000;
+	q.before_ts = 6000;
+	expect_history(t, &q, "m4,m5");
+	q.after_ts = 0;
+	q.before_ts = 3500;
+	q.from_newest = true;
+	q.limit = 2;
+	expect_history(t, &q, "m2,m3");
+	q.before_ts = 0;
+	q.after_ts = 8000;
+	q.from_newest = false;
+	expect_history(t, &q, "m9,m10");
+	q.after_ts = 2000;
+	q.before_id = id[4]; /* ids and times together */
+	expect_history(t, &q, "m3");
+	q.after_ts = 10000;
+	q.before_id = 0;
+	expect_history(t, &q, "");
+	/* bad arguments; an unknown room is empty */
+	q.limit = 0;
+	assert_int_equal(store_msg_history(t->c, &q, &v, &n), STORE_EINVAL);
+	q.limit = 10001;
+	assert_int_equal(store_msg_history(t->c, &q, &v, &n), STORE_EINVAL);
+	q.limit = 10;
+	q.after_id = -1;
+	assert_int_equal(store_msg_history(t->c, &q, &v, &n), STORE_EINVAL);
+	memset(&q, 0, sizeof(q));
+	q.room_id = room + 1000000;
+	q.limit = 5;
+	expect_history(t, &q, "");
+	q.room_id = 0; /* a conversation needs both accounts */
+	q.a = "alice";
+	assert_int_equal(store_msg_history(t->c, &q, &v, &n), STORE_EINVAL);
+}
+
+static void test_history_private_and_redacted(void **state)
+{
+	struct tctx *t = *state;
+	int64_t room = add_room(t, nm(t, "hr")), pm2;
+	struct store_history_query q = {.limit = 10, .from_newest = true};
+	struct store_msg_filter f = {0};
+	struct store_msg *v, one;
+	size_t n;
+
+	put(t, 0, nm(t, "Alice"), nm(t, "bob"), "p1", 1000);
+	pm2 = put(t, 0, nm(t, "BOB"), nm(t, "alice"), "p2", 2000);
+	put(t, 0, nm(t, "alice"), nm(t, "carol"), "other", 2500);
+	put(t, 0, nm(t, "alice"), nm(t, "Bob"), "p3", 3000);
+	q.a = nm(t, "bob");
+	q.b = nm(t, "ALICE");
+	expect_history(t, &q, "p1,p2,p3");
+	q.before_id = pm2;
+	expect_history(t, &q, "p1");
+	q.before_id = 0;
+	q.after_ts = 1500;
+	q.from_newest = false;
+	expect_history(t, &q, "p2,p3");
+
+	/* removed messages are left out, replaced ones come replaced */
+	put(t, room, "alice", NULL, "keep", 1000);
+	put(t, room, "alice", NULL, "drop me", 2000);
+	put(t, room, "alice", NULL, "fix me", 3000);
+	f.room_id = room;
+	f.text = "drop";
+	assert_int_equal(store_msg_redact(t->c, &f, NULL, &v, &n), 0);
+	assert_int_equal(n, 1);
+	free_msgs(v, n);
+	f.text = "fix";
+	assert_int_equal(store_msg_redact(t->c, &f, "fixed", &v, &n), 0);
+	assert_int_equal(n, 1);
+	free_msgs(v, n);
+	memset(&q, 0, sizeof(q));
+	q.room_id = room;
+	q.limit = 2;
+	q.from_newest = true;
+	expect_history(t, &q, "keep,fixed");
+	assert_int_equal(store_msg_latest(t->c, room, NULL, NULL, 0, 10, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[1].redacted, 2);
+	assert_int_equal(v[0].redacted, 0);
+	free_msgs(v, n);
+
+	/* by msgid (removed ones too: a reference stays valid) */
+	assert_int_equal(store_msg_history(t->c, &q, &v, &n), 0);
+	assert_int_equal(store_msg_by_msgid(t->c, v[1].msgid, &one), 0);
+	assert_int_equal(one.id, v[1].id);
+	assert_string_equal(one.text, "fixed");
+	assert_int_equal(one.redacted, 2);
+	assert_int_equal(one.room_id, room);
+	store_msg_free(&one);
+	free_msgs(v, n);
+	assert_int_equal(store_msg_by_msgid(t->c, "nosuchmsgid", &one), STORE_ENOTFOUND);
+	assert_int_equal(store_msg_by_msgid(t->c, "", &one), STORE_EINVAL);
+}
+
+static void test_targets(void **state)
+{
+	struct tctx *t = *state;
+	int64_t r1 = add_room(t, nm(t, "t1")), r2 = add_room(t, nm(t, "t2"));
+	int64_t rooms[3];
+	struct store_target *v;
+	size_t n;
+
+	add_account(t, nm(t, "Bob"));
+	for (int i = 1; i <= 10; i++)
+		put(t, r1, "x", NULL, "m", 1000 * i);
+	put(t, r2, "x", NULL, "m", 500);
+	put(t, 0, nm(t, "alice"), nm(t, "bob"), "hi", 6500);
+	put(t, 0, nm(t, "carol"), nm(t, "ALICE"), "hi", 2000);
+	put(t, 0, nm(t, "bob"), nm(t, "carol"), "not alice's", 3000);
+	rooms[0] = r1;
+	rooms[1] = r2;
+	rooms[2] = r2 + 1000000; /* unknown: ignored */
+	assert_int_equal(store_msg_targets(t->c, rooms, 3, nm(t, "ALICE"), 0, 0, 10, &v, &n), 0);
+	assert_int_equal(n, 4);
+	assert_true(v[0].room);
+	assert_string_equal(v[0].name, nm(t, "t2"));
+	assert_int_equal(v[0].last_ts, 500);
+	assert_false(v[1].room);
+	assert_string_equal(v[1].name, nm(t, "carol")); /* no account: as written (lower) */
+	assert_int_equal(v[1].last_ts, 2000);
+	assert_string_equal(v[2].name, nm(t, "Bob")); /* the account's display case */
+	assert_int_equal(v[2].last_ts, 6500);
+	assert_string_equal(v[3].name, nm(t, "t1"));
+	assert_int_equal(v[3].last_ts, 10000);
+	free(v);
+	/* a window, a limit */
+	assert_int_equal(store_msg_targets(t->c, rooms, 2, nm(t, "alice"), 600, 8000, 2, &v, &n),
+	                 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].name, nm(t, "carol"));
+	assert_string_equal(v[1].name, nm(t, "Bob"));
+	free(v);
+	assert_int_equal(store_msg_targets(t->c, rooms, 2, NULL, 600, 8000, 10, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].last_ts, 7000);
+	free(v);
+	assert_int_equal(store_msg_targets(t->c, rooms, 2, NULL, 0, 0, 0, &v, &n), STORE_EINVAL);
+}
+
+/* Search; check the texts returned newest first ("" = none) and *more. */
+static void expect_search(struct tctx *t, const struct store_search_query *q, const char *want,
+                          bool want_more)
+{
+	char got[512] = "";
+	size_t len = 0, n;
+	struct store_msg *v;
+	bool more;
+
+	assert_int_equal(store_msg_search(t->c, q, &v, &n, &more), 0);
+	for (size_t i = 0; i < n; i++)
+		str_appendf(got, sizeof(got), &len, "%s%s", i ? "|" : "", v[i].text);
+	free_msgs(v, n);
+	assert_string_equal(got, want);
+	assert_true(more == want_more);
+}
+
+static void test_search(void **state)
+{
+	struct tctx *t = *state;
+	int64_t a = add_room(t, nm(t, "sa")), b = add_room(t, nm(t, "sb"));
+	int64_t ra[1] = {a}, rab[2] = {a, b};
+	struct store_search_query q = {.room_ids = ra, .n_rooms = 1, .limit = 10};
+	struct store_msg *v;
+	size_t n;
+	bool more;
+
+	put(t, a, nm(t, "alice"), NULL, "The quick brown fox", 1000);
+	put(t, a, nm(t, "bob"), NULL, "quick thinking", 2000);
+	put(t, a, nm(t, "bob"), NULL, "Brown FOX jumps", 3000);
+	put(t, a, nm(t, "alice"), NULL, "caf\xc3\xa9 au lait", 4000);
+	put(t, a, nm(t, "alice"), NULL, "say \"hello\" world", 5000);
+	put(t, b, nm(t, "alice"), NULL, "quick fox in b", 1500);
+	put(t, 0, nm(t, "alice"), nm(t, "bob"), "private fox", 2500);
+
+	q.text = "quick fox";
+	expect_search(t, &q, "The quick brown fox", false); /* ALL */
+	q.match = STORE_MATCH_ANY;
+	expect_search(t, &q, "Brown FOX jumps|quick thinking|The quick brown fox", false);
+	q.limit = 2;
+	expect_search(t, &q, "Brown FOX jumps|quick thinking", true);
+	q.limit = 3;
+	expect_search(t, &q, "Brown FOX jumps|quick thinking|The quick brown fox", false);
+	q.limit = 10;
+	q.match = STORE_MATCH_EXACT;
+	q.text = "  brown fox ";
+	expect_search(t, &q, "Brown FOX jumps|The quick brown fox", false);
+	q.case_sensitive = true;
+	expect_search(t, &q, "The quick brown fox", false);
+	q.match = STORE_MATCH_ALL;
+	q.text = "FOX";
+	expect_search(t, &q, "Brown FOX jumps", false);
+	q.text = "FO"; /* whole words only */
+	expect_search(t, &q, "", false);
+	q.case_sensitive = false;
+	q.text = "cafe"; /* diacritics removed */
+	expect_search(t, &q, "caf\xc3\xa9 au lait", false);
+	q.text = "fox";
+	q.sender = nm(t, "BOB");
+	expect_search(t, &q, "Brown FOX jumps", false);
+	q.sender = NULL;
+	q.text = "quick";
+	q.after_ts = 1000;
+	q.before_ts = 3000;
+	expect_search(t, &q, "quick thinking", false);
+	q.after_ts = q.before_ts = 0;
+	q.room_ids = rab;
+	q.n_rooms = 2;
+	q.text = "fox";
+	expect_search(t, &q, "quick fox in b|Brown FOX jumps|The quick brown fox", false);
+	q.account = nm(t, "ALICE"); /* plus alice's private messages */
+	expect_search(t, &q, "private fox|quick fox in b|Brown FOX jumps|The quick brown fox",
+	              false);
+	q.room_ids = NULL;
+	q.n_rooms = 0;
+	expect_search(t, &q, "private fox", false);
+	q.account = nm(t, "carol");
+	expect_search(t, &q, "", false);
+	q.account = NULL; /* nothing readable */
+	expect_search(t, &q, "", false);
+
+	/* user text is never FTS5 syntax */
+	q.room_ids = ra;
+	q.n_rooms = 1;
+	q.text = "\"hello\"";
+	expect_search(t, &q, "say \"hello\" world", false);
+	q.text = "fox\" OR \"quick";
+	expect_search(t, &q, "", false);
+	q.text = "fox*";
+	expect_search(t, &q, "Brown FOX jumps|The quick brown fox", false);
+	q.text = "* ( NEAR";
+	expect_search(t, &q, "", false);
+	q.text = "*";
+	expect_search(t, &q, "", false);
+	/* empty text: any message, with the other filters */
+	q.text = "";
+	q.sender = nm(t, "alice");
+	expect_search(t, &q, "say \"hello\" world|caf\xc3\xa9 au lait|The quick brown fox", false);
+	q.sender = NULL;
+	q.limit = 0;
+	assert_int_equal(store_msg_search(t->c, &q, &v, &n, &more), STORE_EINVAL);
+	q.limit = 1001;
+	assert_int_equal(store_msg_search(t->c, &q, &v, &n, &more), STORE_EINVAL);
+	q.limit = 10;
+	q.match = 9;
+	assert_int_equal(store_msg_search(t->c, &q, &v, &n, &more), STORE_EINVAL);
+}
+
+static void test_search_case_pages(void **state)
+{
+	struct tctx *t = *state;
+	int64_t room = add_room(t, nm(t, "cs")), rooms[1] = {room};
+	struct store_search_query q = {.room_ids = rooms, .n_rooms = 1, .limit = 1};
+	struct store_msg_filter f = {.room_id = room};
+	struct store_msg *v;
+	size_t n;
+
+	assert_int_equal(store_begin(t->c), 0);
+	put(t, room, "x", NULL, "Foo one", 1);
+	put(t, room, "x", NULL, "Foo two", 2);
+	for (int i = 0; i < 700; i++)
+		put(t, room, "x", NULL, "foo lower", 10 + i);
+	assert_int_equal(store_commit(t->c), 0);
+	q.text = "Foo";
+	q.case_sensitive = true;
+	expect_search(t, &q, "Foo two", true); /* found beyond the first pages */
+	q.limit = 5;
+	expect_search(t, &q, "Foo two|Foo one", false);
+	q.case_sensitive = false;
+	q.limit = 1;
+	expect_search(t, &q, "foo lower", true);
+
+	/* removed messages never match; replaced ones by their replacement */
+	f.text = "two";
+	assert_int_equal(store_msg_redact(t->c, &f, NULL, &v, &n), 0);
+	assert_int_equal(n, 1);
+	free_msgs(v, n);
+	f.text = "one";
+	assert_int_equal(store_msg_redact(t->c, &f, "Replaced text", &v, &n), 0);
+	free_msgs(v, n);
+	q.case_sensitive = true;
+	q.limit = 5;
+	expect_search(t, &q, "", false);
+	q.text = "two";
+	expect_search(t, &q, "", false);
+	q.text = "replaced";
+	q.case_sensitive = false;
+	expect_search(t, &q, "Replaced text", false);
+}
+
+static void test_redact(void **state)
+{
+	struct tctx *t = *state;
+	int64_t r = add_room(t, nm(t, "rd")), s = add_room(t, nm(t, "rs"));
+	const char *admin = "This message was removed by an administrator.";
+	struct store_msg_filter f = {0};
+	struct store_msg *v;
+	size_t n;
+
+	put(t, r, nm(t, "alice"), NULL, "secret plan", 1000);
+	put(t, r, nm(t, "bob"), NULL, "Secret meeting", 2000);
+	put(t, r, nm(t, "alice"), NULL, "public plan", 3000);
+	put(t, s, nm(t, "alice"), NULL, "secret elsewhere", 1500);
+	put(t, s, nm(t, "alice"), NULL, "plan secret", 1600);
+	put(t, 0, nm(t, "alice"), nm(t, "bob"), "private secret", 1700);
+
+	/* replace, every room, by sender and words (ALL) */
+	f.sender = nm(t, "ALICE");
+	f.text = "secret plan";
+	assert_int_equal(store_msg_redact(t->c, &f, admin, &v, &n), 0);
+	assert_int_equal(n, 2); /* both orders of the words, private one untouched */
+	assert_string_equal(v[0].text, admin);
+	assert_int_equal(v[0].redacted, 2);
+	assert_int_equal(v[0].room_id, r);
+	assert_int_equal(v[1].room_id, s);
+	free_msgs(v, n);
+	/* EXACT phrase, case-sensitive, one room */
+	memset(&f, 0, sizeof(f));
+	f.room_id = r;
+	f.text = "Secret meeting";
+	f.match = STORE_MATCH_EXACT;
+	f.case_sensitive = true;
+	assert_int_equal(store_msg_redact(t->c, &f, NULL, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].text, "");
+	assert_int_equal(v[0].redacted, 1);
+	assert_string_equal(v[0].sender, nm(t, "bob"));
+	free_msgs(v, n);
+	/* ANY, inclusive times */
+	f.text = "public nothing";
+	f.match = STORE_MATCH_ANY;
+	f.case_sensitive = false;
+	f.from_ts = 3000;
+	f.to_ts = 3000;
+	assert_int_equal(store_msg_redact(t->c, &f, NULL, &v, &n), 0);
+	assert_int_equal(n, 1);
+	free_msgs(v, n);
+	assert_int_equal(store_msg_redact(t->c, &f, NULL, &v, &n), 0); /* already removed */
+	assert_int_equal(n, 0);
+	assert_null(v);
+	/* no text filter: everything of the room in the window */
+	memset(&f, 0, sizeof(f));
+	f.room_id = s;
+	f.to_ts = 1550;
+	assert_int_equal(store_msg_redact(t->c, &f, "gone", &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].text, "gone");
+	free_msgs(v, n);
+	f.match = 3;
+	assert_int_equal(store_msg_redact(t->c, &f, NULL, &v, &n), STORE_EINVAL);
+	f.match = 0;
+	f.sender = "bad name";
+	assert_int_equal(store_msg_redact(t->c, &f, NULL, &v, &n), STORE_EINVAL);
+
+	/* the private message kept its text */
+	assert_int_equal(store_msg_latest(t->c, 0, nm(t, "alice"), nm(t, "bob"), 0, 5, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].text, "private secret");
+	assert_int_equal(v[0].redacted, 0);
+	free_msgs(v, n);
+}
+
+static void test_room_clear(void **state)
+{
+	struct tctx *t = *state;
+	int64_t room = add_room(t, nm(t, "cl")), other = add_room(t, nm(t, "cl2")), cnt;
+	int64_t rooms[2] = {room, other};
+	struct store_search_query q = {.room_ids = rooms, .n_rooms = 2, .limit = 10};
+	struct store_history_query h = {.room_id = room, .limit = 10, .from_newest = true};
+
+	put(t, room, "x", NULL, "old apple", 1000);
+	put(t, room, "x", NULL, "old banana", 2000);
+	put(t, room, "x", NULL, "new apple", 3000);
+	put(t, other, "x", NULL, "other apple", 1000);
+	assert_int_equal(store_room_clear(t->c, room, 2500, &cnt), 0);
+	assert_int_equal(cnt, 2);
+	expect_history(t, &h, "new apple");
+	q.text = "apple";
+	expect_search(t, &q, "other apple|new apple", false);
+	q.text = "banana";
+	expect_search(t, &q, "", false);
+	assert_int_equal(store_room_clear(t->c, room, 2500, &cnt), 0);
+	assert_int_equal(cnt, 0);
+	assert_int_equal(store_room_clear(t->c, 0, 2500, &cnt), STORE_EINVAL);
+	assert_int_equal(store_room_clear(t->c, room, 0, &cnt), STORE_EINVAL);
+	/* removing the room takes its messages out of search */
+	assert_int_equal(store_room_remove(t->c, nm(t, "cl")), 0);
+	q.text = "apple";
+	expect_search(t, &q, "other apple", false);
+}
+
+/* Jobs: the new writes work inside group-committed write jobs. */
+struct rjob {
+	char account[STORE_NAME_MAX]; /* invitee */
+	int64_t room;                 /* room to clear */
+	size_t n_taken;               /* invitations taken */
+	int64_t n_cleared;            /* messages cleared */
+	int rc;                       /* completion rc */
+	int n_done;                   /* completions */
+};
+
+static int rooms_write_job(struct store_conn *c, void *arg)
+{
+	struct rjob *j = arg;
+	struct store_invite *v;
+	int rc = store_invite_take(c, j->account, &v, &j->n_taken);
+
+	free(v);
+	if (rc == 0)
+		rc = store_change_add(c, "account", j->account);
+	if (rc == 0)
+		rc = store_room_clear(c, j->room, INT64_MAX, &j->n_cleared);
+	return rc;
+}
+
+static void rooms_write_done(int rc, void *arg)
+{
+	struct rjob *j = arg;
+
+	j->rc = rc;
+	j->n_done++;
+}
+
+static void test_jobs_rooms(void **state)
+{
+	struct tctx *t = *state;
+	struct store_invite inv = {0}, *v;
+	struct rjob j = {0};
+	int64_t deadline = time_mono_ms() + 30000, last;
+	size_t n;
+
+	add_account(t, nm(t, "jo"));
+	j.room = add_room(t, nm(t, "jr"));
+	put(t, j.room, "x", NULL, "a", 1000);
+	put(t, j.room, "x", NULL, "b", 2000);
+	str_copy(inv.account, nm(t, "jo"), sizeof(inv.account));
+	str_copy(inv.room, nm(t, "jr"), sizeof(inv.room));
+	assert_int_equal(store_invite_add(t->c, &inv), 0);
+	str_copy(j.account, nm(t, "JO"), sizeof(j.account));
+	store_submit_write(t->st, rooms_write_job, rooms_write_done, &j);
+	while (j.n_done == 0 && time_mono_ms() < deadline)
+		event_base_loop(t->base, EVLOOP_ONCE);
+	assert_int_equal(j.n_done, 1);
+	assert_int_equal(j.rc, 0);
+	assert_int_equal(j.n_taken, 1);
+	assert_int_equal(j.n_cleared, 2);
+	assert_int_equal(store_invite_take(t->c, nm(t, "jo"), &v, &n), 0);
+	assert_int_equal(n, 0);
+	free(v);
+	assert_int_equal(store_change_last(t->c, &last), 0);
+	assert_true(last > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -897,8 +1934,33 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_async_reads_concurrent, setup_async, teardown),
 	    cmocka_unit_test_setup_teardown(test_async_read_only, setup_async, teardown),
 	    cmocka_unit_test_setup_teardown(test_async_close_finishes, setup_async, teardown),
+	    cmocka_unit_test_setup_teardown(test_groups, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_addins, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_category_settings, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_room_settings, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_follows, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invites, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_markers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_changes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_changes_trimmed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_history_windows, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_history_private_and_redacted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_targets, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_search_case_pages, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_redact, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_room_clear, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_jobs_rooms, setup_async, teardown),
 	};
+	const char *env = getenv("PCHAT_TEST_STORE_URL");
+	int failed;
 
 	evthread_use_pthreads();
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	failed = cmocka_run_group_tests_name("store contract (fresh database)", tests, NULL, NULL);
+	if (env && *env)
+		return failed;
+	g_from_v1 = true;
+	failed += cmocka_run_group_tests_name("store contract (migrated from version 1)", tests,
+	                                      NULL, NULL);
+	return failed;
 }

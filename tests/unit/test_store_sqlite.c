@@ -271,6 +271,173 @@ static void test_two_stores_one_file(void **state)
 	store_close(daemon);
 }
 
+/* --- migration 1 -> 2 and FTS5 ------------------------------------------------ */
+
+/* Schema version 1 exactly as the first release wrote it, plus some data. */
+static const char v1_sql[] =
+    "PRAGMA journal_mode=WAL;"
+    "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+    " pw_hash TEXT, scram TEXT, admin INTEGER NOT NULL DEFAULT 0,"
+    " chat_enabled INTEGER NOT NULL DEFAULT 1, created_ms INTEGER NOT NULL);"
+    "CREATE TABLE categories (id INTEGER PRIMARY KEY, name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+    " allowed TEXT NOT NULL DEFAULT '*', created_ms INTEGER NOT NULL);"
+    "INSERT INTO categories (name, allowed, created_ms)"
+    " VALUES ('general', '*', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));"
+    "CREATE TABLE rooms (id INTEGER PRIMARY KEY, name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+    " category_id INTEGER NOT NULL REFERENCES categories (id) ON DELETE RESTRICT,"
+    " description TEXT NOT NULL DEFAULT '', created_ms INTEGER NOT NULL,"
+    " last_seq INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX rooms_category ON rooms (category_id);"
+    "CREATE TABLE messages (id INTEGER PRIMARY KEY,"
+    " room_id INTEGER REFERENCES rooms (id) ON DELETE CASCADE, pm_a TEXT, pm_b TEXT, peer TEXT,"
+    " seq INTEGER NOT NULL DEFAULT 0, msgid TEXT NOT NULL UNIQUE, ts_ms INTEGER NOT NULL,"
+    " sender TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL, tags TEXT,"
+    " CHECK ((room_id IS NULL) = (pm_a IS NOT NULL AND pm_b IS NOT NULL)));"
+    "CREATE UNIQUE INDEX messages_room_seq ON messages (room_id, seq) WHERE room_id IS NOT NULL;"
+    "CREATE INDEX messages_pm ON messages (pm_a, pm_b, id) WHERE pm_a IS NOT NULL;"
+    "PRAGMA user_version = 1;"
+    "INSERT INTO accounts (name, created_ms) VALUES ('Alice', 1);"
+    "INSERT INTO categories (name, allowed, created_ms) VALUES ('Eng', 'alice,bob', 2);"
+    "INSERT INTO rooms (name, category_id, description, created_ms, last_seq)"
+    " VALUES ('Lobby', 2, 'old topic', 3, 2);"
+    "INSERT INTO messages (room_id, seq, msgid, ts_ms, sender, kind, text)"
+    " VALUES (1, 1, 'v1a', 1000, 'alice', 'PRIVMSG', 'hello from version one'),"
+    " (1, 2, 'v1b', 2000, 'bob', 'PRIVMSG', 'Second message, caf\xc3\xa9');"
+    "INSERT INTO messages (pm_a, pm_b, peer, msgid, ts_ms, sender, kind, text)"
+    " VALUES ('alice', 'bob', 'bob', 'v1c', 1500, 'Alice', 'PRIVMSG', 'private hello');";
+
+static void test_migrate_v1(void **state)
+{
+	struct tctx *t = *state;
+	char err[256] = "", detail[256];
+	struct store_category cat;
+	struct store_room r;
+	struct store_msg m, *v;
+	struct store_search_query q = {.n_rooms = 1, .text = "hello", .limit = 10};
+	bool more;
+	size_t n;
+	struct store *st;
+
+	raw_exec(t->path, v1_sql);
+	chmod(t->path, 0600);
+	st = open_at(t->url, false, err, sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(raw_int(t->path, "PRAGMA user_version"), 2);
+
+	/* existing rows got the defaults */
+	assert_int_equal(store_category_get(store_direct(st), "eng", &cat), 0);
+	assert_string_equal(cat.allowed, "alice,bob");
+	assert_string_equal(cat.denied, "");
+	assert_string_equal(cat.creators, "");
+	assert_true(cat.invitations && cat.file_upload && cat.history);
+	store_category_free(&cat);
+	assert_int_equal(store_room_get(store_direct(st), "lobby", &r), 0);
+	assert_string_equal(r.category, "Eng");
+	assert_string_equal(r.description, "old topic");
+	assert_int_equal(r.privacy, STORE_PRIVACY_CLOSED);
+	assert_int_equal(r.type, STORE_ROOM_NORMAL);
+	assert_false(r.invitations_off || r.disabled);
+	assert_string_equal(r.addin, "");
+	assert_string_equal(r.members, "");
+	assert_int_equal(r.last_seq, 2);
+
+	/* old messages are indexed for search; numbering continues */
+	q.room_ids = &r.id;
+	q.account = "bob";
+	assert_int_equal(store_msg_search(store_direct(st), &q, &v, &n, &more), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].text, "private hello");
+	assert_string_equal(v[1].msgid, "v1a");
+	assert_int_equal(v[1].redacted, 0);
+	for (size_t i = 0; i < n; i++)
+		store_msg_free(&v[i]);
+	free(v);
+	memset(&m, 0, sizeof(m));
+	m.room_id = r.id;
+	str_copy(m.msgid, "v2a", sizeof(m.msgid));
+	m.ts_ms = 3000;
+	str_copy(m.sender, "alice", sizeof(m.sender));
+	str_copy(m.kind, "PRIVMSG", sizeof(m.kind));
+	m.text = "after the migration";
+	assert_int_equal(store_msg_insert(store_direct(st), &m), 0);
+	assert_int_equal(m.seq, 3);
+	store_room_free(&r);
+	assert_int_equal(store_check(store_direct(st), detail, sizeof(detail)), 0);
+	store_close(st);
+	assert_int_equal(raw_int(t->path, "SELECT count(*) FROM messages_fts WHERE messages_fts "
+	                                  "MATCH 'cafe'"),
+	                 1);
+
+	/* reopening a version-2 file changes nothing */
+	st = open_at(t->url, false, err, sizeof(err));
+	assert_non_null(st);
+	store_close(st);
+	assert_int_equal(raw_int(t->path, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(t->path, "SELECT count(*) FROM messages"), 4);
+}
+
+static void test_fts_in_step(void **state)
+{
+	struct tctx *t = *state;
+	char err[256] = "";
+	struct store *st = open_at(t->url, true, err, sizeof(err));
+	struct store_room r = {0};
+	struct store_msg m, *v;
+	struct store_msg_filter f = {0};
+	int64_t cleared;
+	size_t n;
+
+	assert_non_null(st);
+	str_copy(r.name, "fts", sizeof(r.name));
+	assert_int_equal(store_room_add(store_direct(st), &r), 0);
+	for (int i = 0; i < 4; i++) {
+		memset(&m, 0, sizeof(m));
+		m.room_id = r.id;
+		id_new(time_now_ms(), m.msgid);
+		m.ts_ms = 1000 * (i + 1);
+		str_copy(m.sender, "alice", sizeof(m.sender));
+		str_copy(m.kind, "PRIVMSG", sizeof(m.kind));
+		m.text = i % 2 ? "zebra crossing" : "yak shaving";
+		assert_int_equal(store_msg_insert(store_direct(st), &m), 0);
+	}
+	f.room_id = r.id;
+	f.text = "zebra";
+	f.to_ts = 2000;
+	assert_int_equal(store_msg_redact(store_direct(st), &f, NULL, &v, &n), 0);
+	assert_int_equal(n, 1);
+	for (size_t i = 0; i < n; i++)
+		store_msg_free(&v[i]);
+	free(v);
+	memset(&f, 0, sizeof(f));
+	f.room_id = r.id;
+	f.text = "zebra";
+	assert_int_equal(store_msg_redact(store_direct(st), &f, "okapi", &v, &n), 0);
+	assert_int_equal(n, 1);
+	for (size_t i = 0; i < n; i++)
+		store_msg_free(&v[i]);
+	free(v);
+	assert_int_equal(store_room_clear(store_direct(st), r.id, 1500, &cleared), 0);
+	assert_int_equal(cleared, 1);
+	store_close(st);
+	/* the index holds exactly the live texts */
+	assert_int_equal(raw_int(t->path, "SELECT count(*) FROM messages_fts WHERE messages_fts "
+	                                  "MATCH 'zebra'"),
+	                 0);
+	assert_int_equal(raw_int(t->path, "SELECT count(*) FROM messages_fts WHERE messages_fts "
+	                                  "MATCH 'okapi'"),
+	                 1);
+	assert_int_equal(raw_int(t->path, "SELECT count(*) FROM messages_fts WHERE messages_fts "
+	                                  "MATCH 'yak'"),
+	                 1);
+	raw_exec(t->path, "INSERT INTO messages_fts (messages_fts, rank) VALUES "
+	                  "('integrity-check', 1)");
+	/* the history query plans use their indexes (no sort of the room) */
+	assert_int_equal(raw_int(t->path, "SELECT count(*) FROM pragma_index_list('messages') "
+	                                  "WHERE name IN ('messages_room_id', 'messages_room_ts', "
+	                                  "'messages_pm_ts', 'messages_pm_b')"),
+	                 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +448,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_corrupt_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_without_create, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_two_stores_one_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fts_in_step, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,15 @@
  * empty"); the two message indexes are partial (a room message has no
  * entry in the conversation index and the reverse); messages name their sender as text, so removing
  * an account keeps its history.
+ *
+ * Version 2 (rooms issue): follows, invitations and markers hang on account
+ * and room ids with ON DELETE CASCADE; markers name their target as text, so
+ * a trigger drops a removed room's markers ("#name" or "name"). A room names
+ * its add-in as text (checked by the backend, ENOTEMPTY on removal). The
+ * FTS5 index is external-content over messages.text, kept in step by
+ * triggers (a removed message has text '' and so no tokens; a room removal
+ * or clear deletes its rows through the delete trigger). The change feed is a
+ * plain rowid table trimmed by the backend.
  */
 #include "store/sqlite/sqlite_int.h"
 
@@ -59,6 +68,73 @@ const char *const sq_migrations[] = {
     "CREATE UNIQUE INDEX messages_room_seq ON messages (room_id, seq)"
     " WHERE room_id IS NOT NULL;"
     "CREATE INDEX messages_pm ON messages (pm_a, pm_b, id) WHERE pm_a IS NOT NULL;",
+
+    /* 1 -> 2: rooms issue (settings, roles, groups, add-ins, follows, invitations,
+       markers, change feed, redaction, history and search indexes) */
+    "ALTER TABLE categories ADD COLUMN denied TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE categories ADD COLUMN creators TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE categories ADD COLUMN invitations INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE categories ADD COLUMN file_upload INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE categories ADD COLUMN history INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE rooms ADD COLUMN privacy INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE rooms ADD COLUMN type INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE rooms ADD COLUMN invitations_off INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE rooms ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE rooms ADD COLUMN addin TEXT NOT NULL COLLATE NOCASE DEFAULT '';"
+    "ALTER TABLE rooms ADD COLUMN members TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE rooms ADD COLUMN managers TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE rooms ADD COLUMN presenters TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX rooms_addin ON rooms (addin) WHERE addin <> '';"
+    "ALTER TABLE messages ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX messages_room_id ON messages (room_id, id) WHERE room_id IS NOT NULL;"
+    "CREATE INDEX messages_room_ts ON messages (room_id, ts_ms) WHERE room_id IS NOT NULL;"
+    "CREATE INDEX messages_pm_ts ON messages (pm_a, pm_b, ts_ms) WHERE pm_a IS NOT NULL;"
+    "CREATE INDEX messages_pm_b ON messages (pm_b) WHERE pm_a IS NOT NULL;"
+    "CREATE TABLE groups ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+    " members TEXT NOT NULL DEFAULT '',"
+    " created_ms INTEGER NOT NULL);"
+    "CREATE TABLE addins ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+    " url TEXT NOT NULL);"
+    "CREATE TABLE follows ("
+    " account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,"
+    " room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,"
+    " PRIMARY KEY (account_id, room_id)) WITHOUT ROWID;"
+    "CREATE INDEX follows_room ON follows (room_id);"
+    "CREATE TABLE invitations ("
+    " account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,"
+    " room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,"
+    " inviter TEXT NOT NULL DEFAULT '',"
+    " ts_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (account_id, room_id));"
+    "CREATE INDEX invitations_room ON invitations (room_id);"
+    "CREATE TABLE markers ("
+    " account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,"
+    " target TEXT NOT NULL COLLATE NOCASE,"
+    " ts_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (account_id, target)) WITHOUT ROWID;"
+    "CREATE INDEX markers_target ON markers (target);"
+    "CREATE TRIGGER rooms_markers AFTER DELETE ON rooms BEGIN"
+    " DELETE FROM markers WHERE target IN (old.name, '#' || old.name); END;"
+    "CREATE TABLE changes ("
+    " id INTEGER PRIMARY KEY,"
+    " kind TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " ts_ms INTEGER NOT NULL);"
+    "CREATE VIRTUAL TABLE messages_fts USING fts5 (text, content = 'messages',"
+    " content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2');"
+    "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');"
+    "CREATE TRIGGER messages_fts_ai AFTER INSERT ON messages BEGIN"
+    " INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END;"
+    "CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages BEGIN"
+    " INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);"
+    " END;"
+    "CREATE TRIGGER messages_fts_au AFTER UPDATE OF text ON messages BEGIN"
+    " INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);"
+    " INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END;",
 };
 
 const int sq_n_migrations = (int)(sizeof(sq_migrations) / sizeof(sq_migrations[0]));

@@ -6,7 +6,9 @@
  * database is checked (missing rows, unique names). Message text and
  * password hashes never reach a log line: errors log SQLite's message only.
  *
- * Connections, transactions, migrations: conn.c. Schema: schema.c.
+ * Connections, transactions, migrations: conn.c. Schema: schema.c. SQL: sql.c.
+ * The rooms issue's operations: rooms.c (groups, add-ins, follows,
+ * invitations, markers, changes) and history.c (history, search, redaction).
  */
 #include "store/sqlite/sqlite_int.h"
 
@@ -17,58 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ACCOUNT_COLS "id, name, pw_hash, scram, admin, chat_enabled, created_ms"
-#define ROOM_COLS                                                                                  \
-	"r.id, r.name, c.name, r.description, r.created_ms, r.last_seq FROM rooms r "              \
-	"JOIN categories c ON c.id = r.category_id"
-#define MSG_COLS "id, room_id, peer, seq, msgid, ts_ms, sender, kind, text, tags"
-
-const char *const sq_sql[SQ_N_STMTS] = {
-    [SQ_BEGIN] = "BEGIN",
-    [SQ_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
-    [SQ_COMMIT] = "COMMIT",
-    [SQ_ROLLBACK] = "ROLLBACK",
-    [SQ_SAVEPOINT] = "SAVEPOINT job",
-    [SQ_RELEASE] = "RELEASE job",
-    [SQ_ROLLBACK_TO] = "ROLLBACK TO job",
-    [SQ_ACCOUNT_ADD] = "INSERT INTO accounts (name, pw_hash, scram, admin, chat_enabled, "
-                       "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [SQ_ACCOUNT_GET] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE name = ?1",
-    [SQ_ACCOUNT_UPDATE] = "UPDATE accounts SET name = ?1, pw_hash = ?2, scram = ?3, admin = ?4, "
-                          "chat_enabled = ?5 WHERE id = ?6",
-    [SQ_ACCOUNT_REMOVE] = "DELETE FROM accounts WHERE name = ?1",
-    [SQ_ACCOUNT_LIST] = "SELECT " ACCOUNT_COLS " FROM accounts ORDER BY name",
-    [SQ_CATEGORY_ADD] = "INSERT INTO categories (name, allowed, created_ms) VALUES (?1, ?2, ?3)",
-    [SQ_CATEGORY_GET] = "SELECT id, name, allowed, created_ms FROM categories WHERE name = ?1",
-    [SQ_CATEGORY_ID] = "SELECT id FROM categories WHERE name = ?1",
-    [SQ_CATEGORY_UPDATE] = "UPDATE categories SET allowed = ?2 WHERE name = ?1",
-    [SQ_CATEGORY_REMOVE] = "DELETE FROM categories WHERE name = ?1",
-    [SQ_CATEGORY_LIST] = "SELECT id, name, allowed, created_ms FROM categories ORDER BY name",
-    [SQ_ROOM_ADD] = "INSERT INTO rooms (name, category_id, description, created_ms) "
-                    "SELECT ?1, id, ?3, ?4 FROM categories WHERE name = ?2",
-    [SQ_ROOM_GET] = "SELECT " ROOM_COLS " WHERE r.name = ?1",
-    [SQ_ROOM_UPDATE] = "UPDATE rooms SET description = coalesce(?3, description), "
-                       "category_id = coalesce(?4, category_id) WHERE id = ?1 OR name = ?2",
-    [SQ_ROOM_REMOVE] = "DELETE FROM rooms WHERE name = ?1",
-    [SQ_ROOM_LIST] = "SELECT " ROOM_COLS " ORDER BY r.name",
-    [SQ_ROOM_BUMP] = "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
-    [SQ_ROOM_UNBUMP] = "UPDATE rooms SET last_seq = last_seq - 1 WHERE id = ?1",
-    [SQ_MSG_INSERT] = "INSERT INTO messages (room_id, pm_a, pm_b, peer, seq, msgid, ts_ms, "
-                      "sender, kind, text, tags) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    [SQ_MSG_LATEST_ROOM] = "SELECT " MSG_COLS " FROM messages WHERE room_id = ?1 AND seq < ?2 "
-                           "ORDER BY seq DESC LIMIT ?3",
-    [SQ_MSG_LATEST_PM] = "SELECT " MSG_COLS " FROM messages WHERE pm_a = ?1 AND pm_b = ?2 "
-                         "AND id < ?3 ORDER BY id DESC LIMIT ?4",
-    [SQ_MSG_COUNT_ROOM] = "SELECT count(*) FROM messages WHERE room_id = ?1",
-    [SQ_MSG_COUNT_ALL] = "SELECT count(*) FROM messages",
-};
-
-/*
- * Step a statement expected to change one row: 0, STORE_ENOTFOUND when no
- * row changed, or a store_err. Resets it.
- */
-static int exec_one(struct sq_conn *sc, sqlite3_stmt *st, const char *what)
+int sq_exec_one(struct sq_conn *sc, sqlite3_stmt *st, const char *what)
 {
 	int rc = sq_exec_stmt(sc, st, what);
 
@@ -77,16 +28,11 @@ static int exec_one(struct sq_conn *sc, sqlite3_stmt *st, const char *what)
 	return rc;
 }
 
-/*
- * Run a list query, calling row(st, array + i) for each row into a growing
- * array of elem-sized items. *out / *n as in store.h.
- */
-static int collect(struct sq_conn *sc, sqlite3_stmt *st, size_t elem,
-                   void (*row)(sqlite3_stmt *st, void *item), void **out, size_t *n,
-                   const char *what)
+int sq_collect(struct sq_conn *sc, sqlite3_stmt *st, size_t elem,
+               void (*row)(sqlite3_stmt *st, void *item), void **out, size_t *n, const char *what)
 {
-	size_t cap = 0;
-	char *arr = NULL;
+	size_t cap = *n;
+	char *arr = *out;
 	int rc;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -178,7 +124,7 @@ static int sq_account_update(struct store_conn *c, const struct store_account *a
 	sq_bind_text(st, 1, a->name);
 	account_bind(st, a);
 	sqlite3_bind_int64(st, 6, a->id);
-	return exec_one(sc, st, "updating an account");
+	return sq_exec_one(sc, st, "updating an account");
 }
 
 static int sq_account_remove(struct store_conn *c, const char *name)
@@ -189,7 +135,7 @@ static int sq_account_remove(struct store_conn *c, const char *name)
 	if (!st)
 		return STORE_EIO;
 	sq_bind_text(st, 1, name);
-	return exec_one(sc, st, "removing an account");
+	return sq_exec_one(sc, st, "removing an account");
 }
 
 static int sq_account_list(struct store_conn *c, struct store_account **out, size_t *n)
@@ -200,7 +146,7 @@ static int sq_account_list(struct store_conn *c, struct store_account **out, siz
 
 	if (!st)
 		return STORE_EIO;
-	rc = collect(sc, st, sizeof(**out), account_row, (void **)out, n, "listing accounts");
+	rc = sq_collect(sc, st, sizeof(**out), account_row, (void **)out, n, "listing accounts");
 	if (rc) {
 		for (size_t i = 0; i < *n; i++)
 			store_account_free(&(*out)[i]);
@@ -221,6 +167,19 @@ static void category_row(sqlite3_stmt *st, void *item)
 	str_copy(cat->name, (const char *)sqlite3_column_text(st, 1), sizeof(cat->name));
 	cat->allowed = sq_col_dup(st, 2, false);
 	cat->created_ms = sqlite3_column_int64(st, 3);
+	cat->denied = sq_col_dup(st, 4, false);
+	cat->creators = sq_col_dup(st, 5, false);
+	cat->invitations = sqlite3_column_int(st, 6) != 0;
+	cat->file_upload = sqlite3_column_int(st, 7) != 0;
+	cat->history = sqlite3_column_int(st, 8) != 0;
+}
+
+/* Parameters 6..8 of SQ_CATEGORY_ADD and SQ_CATEGORY_UPDATE. */
+static void category_bind_flags(sqlite3_stmt *st, const struct store_category *cat)
+{
+	sqlite3_bind_int(st, 6, cat->invitations);
+	sqlite3_bind_int(st, 7, cat->file_upload);
+	sqlite3_bind_int(st, 8, cat->history);
 }
 
 static int sq_category_add(struct store_conn *c, struct store_category *cat)
@@ -234,6 +193,9 @@ static int sq_category_add(struct store_conn *c, struct store_category *cat)
 	sq_bind_text(st, 1, cat->name);
 	sq_bind_text(st, 2, cat->allowed ? cat->allowed : "*");
 	sqlite3_bind_int64(st, 3, cat->created_ms);
+	sq_bind_text(st, 4, cat->denied ? cat->denied : "");
+	sq_bind_text(st, 5, cat->creators ? cat->creators : "");
+	category_bind_flags(st, cat);
 	rc = sq_exec_stmt(sc, st, "adding a category");
 	if (rc == 0)
 		cat->id = sqlite3_last_insert_rowid(sc->db);
@@ -269,9 +231,13 @@ static int sq_category_update(struct store_conn *c, const struct store_category 
 
 	if (!st)
 		return STORE_EIO;
-	sq_bind_text(st, 1, cat->name);
-	sq_bind_text(st, 2, cat->allowed ? cat->allowed : "*");
-	return exec_one(sc, st, "updating a category");
+	sqlite3_bind_int64(st, 1, cat->id > 0 ? cat->id : 0);
+	sq_bind_text(st, 2, cat->id > 0 ? NULL : cat->name);
+	sq_bind_text(st, 3, cat->allowed);
+	sq_bind_text(st, 4, cat->denied);
+	sq_bind_text(st, 5, cat->creators);
+	category_bind_flags(st, cat);
+	return sq_exec_one(sc, st, "updating a category");
 }
 
 static int sq_category_remove(struct store_conn *c, const char *name)
@@ -282,7 +248,7 @@ static int sq_category_remove(struct store_conn *c, const char *name)
 	if (!st)
 		return STORE_EIO;
 	sq_bind_text(st, 1, name);
-	return exec_one(sc, st, "removing a category"); /* FK: ENOTEMPTY */
+	return sq_exec_one(sc, st, "removing a category"); /* FK: ENOTEMPTY */
 }
 
 static int sq_category_list(struct store_conn *c, struct store_category **out, size_t *n)
@@ -293,7 +259,7 @@ static int sq_category_list(struct store_conn *c, struct store_category **out, s
 
 	if (!st)
 		return STORE_EIO;
-	rc = collect(sc, st, sizeof(**out), category_row, (void **)out, n, "listing categories");
+	rc = sq_collect(sc, st, sizeof(**out), category_row, (void **)out, n, "listing categories");
 	if (rc) {
 		for (size_t i = 0; i < *n; i++)
 			store_category_free(&(*out)[i]);
@@ -338,6 +304,50 @@ static void room_row(sqlite3_stmt *st, void *item)
 	r->description = sq_col_dup(st, 3, false);
 	r->created_ms = sqlite3_column_int64(st, 4);
 	r->last_seq = sqlite3_column_int64(st, 5);
+	r->privacy = sqlite3_column_int(st, 6);
+	r->type = sqlite3_column_int(st, 7);
+	r->invitations_off = sqlite3_column_int(st, 8) != 0;
+	r->disabled = sqlite3_column_int(st, 9) != 0;
+	str_copy(r->addin, (const char *)sqlite3_column_text(st, 10), sizeof(r->addin));
+	r->members = sq_col_dup(st, 11, false);
+	r->managers = sq_col_dup(st, 12, false);
+	r->presenters = sq_col_dup(st, 13, false);
+}
+
+/* A room's add-in must exist (or be ""): STORE_EINVAL otherwise. */
+static int addin_exists(struct sq_conn *sc, const char *addin)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!addin[0])
+		return 0;
+	if (!(st = sq_stmt(sc, SQ_ADDIN_CHECK)))
+		return STORE_EIO;
+	sq_bind_text(st, 1, addin);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_fail(sc, st, rc, "finding an add-in");
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : STORE_EINVAL;
+}
+
+/*
+ * Parameters 5..12 of SQ_ROOM_ADD and SQ_ROOM_UPDATE; with keep, NULL lists
+ * are bound as NULL (keep the current value), else as "".
+ */
+static void room_bind_settings(sqlite3_stmt *st, const struct store_room *r, bool keep)
+{
+	const char *empty = keep ? NULL : "";
+
+	sqlite3_bind_int(st, 5, r->privacy);
+	sqlite3_bind_int(st, 6, r->type);
+	sqlite3_bind_int(st, 7, r->invitations_off);
+	sqlite3_bind_int(st, 8, r->disabled);
+	sq_bind_text(st, 9, r->addin);
+	sq_bind_text(st, 10, r->members ? r->members : empty);
+	sq_bind_text(st, 11, r->managers ? r->managers : empty);
+	sq_bind_text(st, 12, r->presenters ? r->presenters : empty);
 }
 
 static int sq_room_add(struct store_conn *c, struct store_room *r)
@@ -348,11 +358,14 @@ static int sq_room_add(struct store_conn *c, struct store_room *r)
 
 	if (!st)
 		return STORE_EIO;
+	if ((rc = addin_exists(sc, r->addin)) != 0)
+		return rc;
 	sq_bind_text(st, 1, r->name);
 	sq_bind_text(st, 2, r->category);
 	sq_bind_text(st, 3, r->description ? r->description : "");
 	sqlite3_bind_int64(st, 4, r->created_ms);
-	rc = exec_one(sc, st, "adding a room"); /* no row: no such category */
+	room_bind_settings(st, r, false);
+	rc = sq_exec_one(sc, st, "adding a room"); /* no row: no such category */
 	if (rc == 0) {
 		r->id = sqlite3_last_insert_rowid(sc->db);
 		r->last_seq = 0;
@@ -382,11 +395,11 @@ static int sq_room_get(struct store_conn *c, const char *name, struct store_room
 	return rc;
 }
 
-static int sq_room_update(struct store_conn *c, int64_t id, const char *name,
-                          const char *description, const char *category)
+static int sq_room_update(struct store_conn *c, const struct store_room *r)
 {
 	struct sq_conn *sc = sq_of(c);
 	sqlite3_stmt *st = sq_stmt(sc, SQ_ROOM_UPDATE);
+	const char *category = r->category[0] ? r->category : NULL;
 	int64_t cat_id = 0;
 	int rc;
 
@@ -394,14 +407,17 @@ static int sq_room_update(struct store_conn *c, int64_t id, const char *name,
 		return STORE_EIO;
 	if (category && (rc = category_id(sc, category, &cat_id)) != 0)
 		return rc;
-	sqlite3_bind_int64(st, 1, id > 0 ? id : 0);
-	sq_bind_text(st, 2, id > 0 ? NULL : name);
-	sq_bind_text(st, 3, description);
+	if ((rc = addin_exists(sc, r->addin)) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, r->id > 0 ? r->id : 0);
+	sq_bind_text(st, 2, r->id > 0 ? NULL : r->name);
+	sq_bind_text(st, 3, r->description);
+	room_bind_settings(st, r, true);
 	if (category)
 		sqlite3_bind_int64(st, 4, cat_id);
 	else
 		sqlite3_bind_null(st, 4);
-	return exec_one(sc, st, "updating a room");
+	return sq_exec_one(sc, st, "updating a room");
 }
 
 static int sq_room_remove(struct store_conn *c, const char *name)
@@ -412,7 +428,7 @@ static int sq_room_remove(struct store_conn *c, const char *name)
 	if (!st)
 		return STORE_EIO;
 	sq_bind_text(st, 1, name);
-	return exec_one(sc, st, "removing a room"); /* its messages go with it */
+	return sq_exec_one(sc, st, "removing a room"); /* its messages go with it */
 }
 
 static int sq_room_list(struct store_conn *c, struct store_room **out, size_t *n)
@@ -423,7 +439,7 @@ static int sq_room_list(struct store_conn *c, struct store_room **out, size_t *n
 
 	if (!st)
 		return STORE_EIO;
-	rc = collect(sc, st, sizeof(**out), room_row, (void **)out, n, "listing rooms");
+	rc = sq_collect(sc, st, sizeof(**out), room_row, (void **)out, n, "listing rooms");
 	if (rc) {
 		for (size_t i = 0; i < *n; i++)
 			store_room_free(&(*out)[i]);
@@ -532,7 +548,7 @@ static int sq_msg_insert(struct store_conn *c, struct store_msg *m)
 	return rc;
 }
 
-static void msg_row(sqlite3_stmt *st, void *item)
+void sq_msg_row(sqlite3_stmt *st, void *item)
 {
 	struct store_msg *m = item;
 	const char *peer = (const char *)sqlite3_column_text(st, 2);
@@ -547,6 +563,30 @@ static void msg_row(sqlite3_stmt *st, void *item)
 	str_copy(m->kind, (const char *)sqlite3_column_text(st, 7), sizeof(m->kind));
 	m->text = sq_col_dup(st, 8, false);
 	m->tags = sq_col_dup(st, 9, true);
+	m->redacted = sqlite3_column_int(st, 10);
+}
+
+void sq_msgs_free(struct store_msg *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		store_msg_free(&v[i]);
+	free(v);
+}
+
+int sq_in_txn(struct sq_conn *sc, int (*fn)(struct sq_conn *sc, void *arg), void *arg)
+{
+	int rc;
+
+	if (!sqlite3_get_autocommit(sc->db))
+		return fn(sc, arg);
+	if ((rc = sq_begin(&sc->base, true)) != 0)
+		return rc;
+	rc = fn(sc, arg);
+	if (rc == 0)
+		rc = sq_commit(&sc->base);
+	if (rc != 0)
+		sq_rollback(&sc->base);
+	return rc;
 }
 
 static int sq_msg_latest(struct store_conn *c, int64_t room_id, const char *a, const char *b,
@@ -566,7 +606,7 @@ static int sq_msg_latest(struct store_conn *c, int64_t room_id, const char *a, c
 	}
 	sqlite3_bind_int64(st, i++, before > 0 ? before : INT64_MAX);
 	sqlite3_bind_int(st, i, limit);
-	rc = collect(sc, st, sizeof(**out), msg_row, (void **)out, n, "reading history");
+	rc = sq_collect(sc, st, sizeof(**out), sq_msg_row, (void **)out, n, "reading history");
 	for (size_t j = 0; j < *n / 2; j++) { /* newest first -> oldest first */
 		struct store_msg t = (*out)[j];
 
@@ -631,4 +671,29 @@ const struct store_backend store_sqlite_backend = {
     .msg_latest = sq_msg_latest,
     .msg_count = sq_msg_count,
     .check = sq_check,
+    .group_add = sq_group_add,
+    .group_get = sq_group_get,
+    .group_update = sq_group_update,
+    .group_remove = sq_group_remove,
+    .group_list = sq_group_list,
+    .addin_add = sq_addin_add,
+    .addin_get = sq_addin_get,
+    .addin_remove = sq_addin_remove,
+    .addin_list = sq_addin_list,
+    .follow_add = sq_follow_add,
+    .follow_remove = sq_follow_remove,
+    .follow_list = sq_follow_list,
+    .invite_add = sq_invite_add,
+    .invite_take = sq_invite_take,
+    .marker_set = sq_marker_set,
+    .marker_get = sq_marker_get,
+    .change_add = sq_change_add,
+    .change_since = sq_change_since,
+    .change_last = sq_change_last,
+    .msg_history = sq_msg_history,
+    .msg_by_msgid = sq_msg_by_msgid,
+    .msg_targets = sq_msg_targets,
+    .msg_search = sq_msg_search,
+    .msg_redact = sq_msg_redact,
+    .room_clear = sq_room_clear,
 };

@@ -43,6 +43,48 @@ enum sq_stmt_id {
 	SQ_MSG_LATEST_PM,
 	SQ_MSG_COUNT_ROOM,
 	SQ_MSG_COUNT_ALL,
+	SQ_ADDIN_CHECK,
+	SQ_GROUP_ADD,
+	SQ_GROUP_GET,
+	SQ_GROUP_UPDATE,
+	SQ_GROUP_REMOVE,
+	SQ_GROUP_LIST,
+	SQ_ADDIN_ADD,
+	SQ_ADDIN_GET,
+	SQ_ADDIN_USED,
+	SQ_ADDIN_REMOVE,
+	SQ_ADDIN_LIST,
+	SQ_FOLLOW_ADD,
+	SQ_FOLLOW_REMOVE,
+	SQ_FOLLOW_LIST,
+	SQ_INVITE_ADD,
+	SQ_INVITE_LIST,
+	SQ_INVITE_DELETE,
+	SQ_MARKER_SET,
+	SQ_MARKER_GET,
+	SQ_ACCOUNT_ID,
+	SQ_ROOM_ID,
+	SQ_CHANGE_ADD,
+	SQ_CHANGE_TRIM,
+	SQ_CHANGE_SINCE,
+	SQ_CHANGE_LAST,
+	SQ_HIST_ROOM_ID_NEW, /* history: room, id order, newest end */
+	SQ_HIST_ROOM_ID_OLD, /* room, id order, oldest end */
+	SQ_HIST_ROOM_TS_NEW, /* room, time order (time bounds), newest end */
+	SQ_HIST_ROOM_TS_OLD, /* room, time order, oldest end */
+	SQ_HIST_PM_ID_NEW,   /* private conversation, id order, newest end */
+	SQ_HIST_PM_ID_OLD,
+	SQ_HIST_PM_TS_NEW,
+	SQ_HIST_PM_TS_OLD,
+	SQ_MSG_BY_MSGID,
+	SQ_TARGET_ROOM,
+	SQ_TARGET_PM,
+	SQ_SEARCH_FTS,
+	SQ_SEARCH_ALL,
+	SQ_REDACT_FTS,
+	SQ_REDACT_ALL,
+	SQ_REDACT_SET,
+	SQ_ROOM_CLEAR,
 	SQ_N_STMTS
 };
 
@@ -81,6 +123,68 @@ int sq_bind_text(sqlite3_stmt *stmt, int col, const char *s);
 
 /* Column text copied into a new string ("" when NULL if not nullable). */
 char *sq_col_dup(sqlite3_stmt *stmt, int col, bool nullable);
+
+/* The columns msg_row reads, in order (for "SELECT " SQ_MSG_COLS " FROM messages m"). */
+#define SQ_MSG_COLS                                                                                \
+	"m.id, m.room_id, m.peer, m.seq, m.msgid, m.ts_ms, m.sender, m.kind, m.text, m.tags, "     \
+	"m.redacted"
+
+/* Fill a store_msg from a row of SQ_MSG_COLS (sqlite.c). */
+void sq_msg_row(sqlite3_stmt *st, void *item);
+
+/* Free an array of messages (store_msg_free each, then free). */
+void sq_msgs_free(struct store_msg *v, size_t n);
+
+/*
+ * Run a list query, calling row(st, array + i) for each row into a growing
+ * array of elem-sized items appended to *out / *n (sqlite.c). On failure
+ * the caller frees what was read.
+ */
+int sq_collect(struct sq_conn *sc, sqlite3_stmt *st, size_t elem,
+               void (*row)(sqlite3_stmt *st, void *item), void **out, size_t *n, const char *what);
+
+/* Step a statement expected to change one row: STORE_ENOTFOUND when none. */
+int sq_exec_one(struct sq_conn *sc, sqlite3_stmt *st, const char *what);
+
+/*
+ * Run fn(sc, arg) inside the current transaction, or, when none is open
+ * (direct use), inside one of its own that is committed when fn returns 0
+ * and rolled back otherwise.
+ */
+int sq_in_txn(struct sq_conn *sc, int (*fn)(struct sq_conn *sc, void *arg), void *arg);
+
+/* Rooms issue data operations (rooms.c, history.c), for the backend table. */
+int sq_group_add(struct store_conn *c, struct store_group *g);
+int sq_group_get(struct store_conn *c, const char *name, struct store_group *out);
+int sq_group_update(struct store_conn *c, const struct store_group *g);
+int sq_group_remove(struct store_conn *c, const char *name);
+int sq_group_list(struct store_conn *c, struct store_group **out, size_t *n);
+int sq_addin_add(struct store_conn *c, const struct store_addin *a);
+int sq_addin_get(struct store_conn *c, const char *name, struct store_addin *out);
+int sq_addin_remove(struct store_conn *c, const char *name);
+int sq_addin_list(struct store_conn *c, struct store_addin **out, size_t *n);
+int sq_follow_add(struct store_conn *c, const char *account, const char *room);
+int sq_follow_remove(struct store_conn *c, const char *account, const char *room);
+int sq_follow_list(struct store_conn *c, const char *account, char ***out, size_t *n);
+int sq_invite_add(struct store_conn *c, const struct store_invite *inv);
+int sq_invite_take(struct store_conn *c, const char *account, struct store_invite **out, size_t *n);
+int sq_marker_set(struct store_conn *c, const char *account, const char *target, int64_t ts_ms);
+int sq_marker_get(struct store_conn *c, const char *account, const char *target, int64_t *ts_ms);
+int sq_change_add(struct store_conn *c, const char *kind, const char *name, int64_t ts_ms);
+int sq_change_since(struct store_conn *c, int64_t after, int limit, struct store_change **out,
+                    size_t *n);
+int sq_change_last(struct store_conn *c, int64_t *id);
+int sq_msg_history(struct store_conn *c, const struct store_history_query *q,
+                   struct store_msg **out, size_t *n);
+int sq_msg_by_msgid(struct store_conn *c, const char *msgid, struct store_msg *out);
+int sq_msg_targets(struct store_conn *c, const int64_t *room_ids, size_t n_rooms,
+                   const char *account, int64_t after_ts, int64_t before_ts, int limit,
+                   struct store_target **out, size_t *n);
+int sq_msg_search(struct store_conn *c, const struct store_search_query *q, struct store_msg **out,
+                  size_t *n, bool *more);
+int sq_msg_redact(struct store_conn *c, const struct store_msg_filter *f, const char *replacement,
+                  struct store_msg **out, size_t *n);
+int sq_room_clear(struct store_conn *c, int64_t room_id, int64_t before_ts, int64_t *n);
 
 /* Connection-level parts (conn.c). */
 int sq_open_conn(const char *target, enum store_conn_mode mode, bool create,

@@ -1,0 +1,460 @@
+/*
+ * history.c — SQLite history windows, msgid lookup, chathistory TARGETS,
+ * full-text search (FTS5), redaction and clearing of rooms.
+ *
+ * The FTS5 table messages_fts indexes messages.text as external content;
+ * triggers (schema.c) keep it in step, so a removed message (text '') has
+ * no tokens and a replaced one is indexed by its replacement. User words
+ * never reach FTS5 as syntax: each is a quoted string with quotes doubled
+ * (src/store/README.md "Search semantics"). Case sensitivity is a check in
+ * C after FTS5, which is why a case-sensitive search reads in pages.
+ *
+ * It does not decide who may read what: room_ids come from the chat layer.
+ */
+#include "store/sqlite/sqlite_int.h"
+
+#include "common/str.h"
+#include "common/xmalloc.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_WORDS      64  /* words of a query used */
+#define CS_PAGE_MIN    256 /* rows per page of a case-sensitive search */
+#define CS_PAGE_FACTOR 4   /* ... or this many times the limit */
+
+/* Reverse an array of messages in place (newest first -> oldest first). */
+static void reverse(struct store_msg *v, size_t n)
+{
+	for (size_t j = 0; j < n / 2; j++) {
+		struct store_msg t = v[j];
+
+		v[j] = v[n - 1 - j];
+		v[n - 1 - j] = t;
+	}
+}
+
+/* --- history -------------------------------------------------------------- */
+
+static enum sq_stmt_id history_stmt(const struct store_history_query *q)
+{
+	bool by_ts = q->after_ts > 0 || q->before_ts > 0;
+
+	if (q->room_id > 0) {
+		if (by_ts)
+			return q->from_newest ? SQ_HIST_ROOM_TS_NEW : SQ_HIST_ROOM_TS_OLD;
+		return q->from_newest ? SQ_HIST_ROOM_ID_NEW : SQ_HIST_ROOM_ID_OLD;
+	}
+	if (by_ts)
+		return q->from_newest ? SQ_HIST_PM_TS_NEW : SQ_HIST_PM_TS_OLD;
+	return q->from_newest ? SQ_HIST_PM_ID_NEW : SQ_HIST_PM_ID_OLD;
+}
+
+int sq_msg_history(struct store_conn *c, const struct store_history_query *q,
+                   struct store_msg **out, size_t *n)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, history_stmt(q));
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	if (q->room_id > 0) {
+		sqlite3_bind_int64(st, 1, q->room_id);
+		sqlite3_bind_null(st, 2);
+	} else {
+		sq_bind_text(st, 1, q->a);
+		sq_bind_text(st, 2, q->b);
+	}
+	sqlite3_bind_int64(st, 3, q->after_id);
+	sqlite3_bind_int64(st, 4, q->before_id > 0 ? q->before_id : INT64_MAX);
+	sqlite3_bind_int64(st, 5, q->after_ts > 0 ? q->after_ts : INT64_MIN);
+	sqlite3_bind_int64(st, 6, q->before_ts > 0 ? q->before_ts : INT64_MAX);
+	sqlite3_bind_int(st, 7, q->limit);
+	rc = sq_collect(sc, st, sizeof(**out), sq_msg_row, (void **)out, n, "reading history");
+	if (rc) {
+		sq_msgs_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	} else if (q->from_newest) {
+		reverse(*out, *n);
+	}
+	return rc;
+}
+
+int sq_msg_by_msgid(struct store_conn *c, const char *msgid, struct store_msg *out)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_MSG_BY_MSGID);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sq_bind_text(st, 1, msgid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		rc = STORE_ENOTFOUND;
+	} else if (rc != SQLITE_ROW) {
+		return sq_fail(sc, st, rc, "finding a message");
+	} else {
+		sq_msg_row(st, out);
+		rc = 0;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* --- targets -------------------------------------------------------------- */
+
+static void target_row(sqlite3_stmt *st, void *item)
+{
+	struct store_target *t = item;
+
+	str_copy(t->name, (const char *)sqlite3_column_text(st, 0), sizeof(t->name));
+	t->last_ts = sqlite3_column_int64(st, 1);
+}
+
+static int target_cmp(const void *a, const void *b)
+{
+	const struct store_target *x = a, *y = b;
+
+	if (x->last_ts != y->last_ts)
+		return x->last_ts < y->last_ts ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Append the newest message time of each room (those with one in the window). */
+static int room_targets(struct sq_conn *sc, const int64_t *room_ids, size_t n_rooms, int64_t after,
+                        int64_t before, struct store_target **out, size_t *n)
+{
+	sqlite3_stmt *st = sq_stmt(sc, SQ_TARGET_ROOM);
+	int rc = 0;
+
+	if (!st)
+		return STORE_EIO;
+	for (size_t i = 0; i < n_rooms && rc == 0; i++) {
+		size_t before_n = *n;
+
+		sqlite3_bind_int64(st, 1, room_ids[i]);
+		sqlite3_bind_int64(st, 2, after);
+		sqlite3_bind_int64(st, 3, before);
+		rc = sq_collect(sc, st, sizeof(**out), target_row, (void **)out, n,
+		                "reading targets");
+		for (size_t j = before_n; j < *n; j++)
+			(*out)[j].room = true;
+	}
+	return rc;
+}
+
+int sq_msg_targets(struct store_conn *c, const int64_t *room_ids, size_t n_rooms,
+                   const char *account, int64_t after_ts, int64_t before_ts, int limit,
+                   struct store_target **out, size_t *n)
+{
+	struct sq_conn *sc = sq_of(c);
+	int64_t after = after_ts > 0 ? after_ts : INT64_MIN;
+	int64_t before = before_ts > 0 ? before_ts : INT64_MAX;
+	sqlite3_stmt *st = sq_stmt(sc, SQ_TARGET_PM);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	rc = room_targets(sc, room_ids, n_rooms, after, before, out, n);
+	if (rc == 0 && account) {
+		sq_bind_text(st, 1, account);
+		sqlite3_bind_int64(st, 2, after);
+		sqlite3_bind_int64(st, 3, before);
+		rc = sq_collect(sc, st, sizeof(**out), target_row, (void **)out, n,
+		                "reading targets");
+	}
+	if (rc) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return rc;
+	}
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), target_cmp);
+	if (*n > (size_t)limit)
+		*n = (size_t)limit;
+	return 0;
+}
+
+/* --- FTS5 query text ------------------------------------------------------ */
+
+/* Append s as one FTS5 string ("..." with embedded quotes doubled). */
+static void quote_into(char *buf, size_t cap, size_t *len, const char *s, size_t slen)
+{
+	str_appendf(buf, cap, len, "\"");
+	for (size_t i = 0; i < slen; i++)
+		str_appendf(buf, cap, len, s[i] == '"' ? "\"\"" : "%c", s[i]);
+	str_appendf(buf, cap, len, "\"");
+}
+
+/*
+ * The FTS5 query for text and match (enum store_match): a new string, or
+ * NULL when text has no searchable word (nothing can match). Never syntax
+ * from the user: every word (or the phrase) is a quoted string.
+ */
+static char *fts_query(const char *text, int match)
+{
+	size_t tlen = strlen(text), cap = tlen * 2 + MAX_WORDS * 8 + 16, len = 0, nw;
+	char *words[MAX_WORDS], *wbuf = xmalloc(tlen + 1), *q = xmalloc(cap);
+
+	q[0] = '\0';
+	nw = store_words(text, wbuf, tlen + 1, words, MAX_WORDS);
+	if (nw > 0 && match == STORE_MATCH_EXACT) {
+		const char *s = text;
+		size_t slen = tlen;
+
+		while (slen > 0 && (*s == ' ' || *s == '\t'))
+			s++, slen--;
+		while (slen > 0 && (s[slen - 1] == ' ' || s[slen - 1] == '\t'))
+			slen--;
+		quote_into(q, cap, &len, s, slen);
+	}
+	for (size_t i = 0; match != STORE_MATCH_EXACT && i < nw; i++) {
+		if (i > 0)
+			str_appendf(q, cap, &len, match == STORE_MATCH_ANY ? " OR " : " AND ");
+		quote_into(q, cap, &len, words[i], strlen(words[i]));
+	}
+	free(wbuf);
+	if (nw == 0) {
+		free(q);
+		return NULL;
+	}
+	return q;
+}
+
+/* Whether text has no word at all (an empty query: any text). */
+static bool blank(const char *text)
+{
+	for (const char *p = text; *p; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			return false;
+	return true;
+}
+
+/* --- search --------------------------------------------------------------- */
+
+/* "[1,2,3]" for json_each(), or NULL when there are none. */
+static char *ids_json(const int64_t *ids, size_t n)
+{
+	size_t cap = n * 22 + 3, len = 0;
+	char *s;
+
+	if (n == 0)
+		return NULL;
+	s = xmalloc(cap);
+	s[0] = '\0';
+	str_appendf(s, cap, &len, "[");
+	for (size_t i = 0; i < n; i++)
+		str_appendf(s, cap, &len, "%s%lld", i ? "," : "", (long long)ids[i]);
+	str_appendf(s, cap, &len, "]");
+	return s;
+}
+
+struct search_run {
+	const struct store_search_query *q; /* the query */
+	sqlite3_stmt *st;                   /* SQ_SEARCH_FTS or SQ_SEARCH_ALL, bound */
+	int64_t cursor;                     /* next page: ids below this */
+	int page;                           /* rows per page */
+	size_t want;                        /* limit + 1 (to know about more) */
+};
+
+/*
+ * Read one page into out/n, keeping rows that pass the case check. Sets
+ * *done when the matches are exhausted or enough were kept.
+ */
+static int search_page(struct sq_conn *sc, struct search_run *r, struct store_msg **out, size_t *n,
+                       size_t *cap, bool *done)
+{
+	int rows = 0, rc = SQLITE_DONE;
+
+	sqlite3_bind_int64(r->st, 2, r->cursor);
+	sqlite3_bind_int(r->st, 8, r->page);
+	while (*n < r->want && (rc = sqlite3_step(r->st)) == SQLITE_ROW) {
+		struct store_msg m = {0};
+
+		rows++;
+		sq_msg_row(r->st, &m);
+		r->cursor = m.id;
+		if (r->q->case_sensitive && !store_text_matches(m.text, r->q->text, r->q->match)) {
+			store_msg_free(&m);
+			continue;
+		}
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			*out = xrealloc(*out, *cap * sizeof(**out));
+		}
+		(*out)[(*n)++] = m;
+	}
+	if (*n < r->want && rc != SQLITE_DONE)
+		return sq_fail(sc, r->st, rc, "searching messages");
+	sqlite3_reset(r->st);
+	*done = *n >= r->want || rows < r->page;
+	return 0;
+}
+
+/* Bind everything but the cursor and the page size. */
+static void search_bind(sqlite3_stmt *st, const struct store_search_query *q, const char *fts,
+                        const char *rooms)
+{
+	sq_bind_text(st, 1, fts);
+	sq_bind_text(st, 3, rooms);
+	sq_bind_text(st, 4, q->account);
+	sq_bind_text(st, 5, q->sender);
+	sqlite3_bind_int64(st, 6, q->after_ts > 0 ? q->after_ts : INT64_MIN);
+	sqlite3_bind_int64(st, 7, q->before_ts > 0 ? q->before_ts : INT64_MAX);
+}
+
+int sq_msg_search(struct store_conn *c, const struct store_search_query *q, struct store_msg **out,
+                  size_t *n, bool *more)
+{
+	struct sq_conn *sc = sq_of(c);
+	bool any = blank(q->text), done = false;
+	char *fts = any ? NULL : fts_query(q->text, q->match);
+	char *rooms = ids_json(q->room_ids, q->n_rooms);
+	struct search_run r = {.q = q, .cursor = INT64_MAX, .want = (size_t)q->limit + 1};
+	size_t cap = 0;
+	int rc = 0;
+
+	if (!any && !fts)
+		goto out_free; /* words without a letter or digit: nothing matches */
+	r.st = sq_stmt(sc, any ? SQ_SEARCH_ALL : SQ_SEARCH_FTS);
+	if (!r.st) {
+		rc = STORE_EIO;
+		goto out_free;
+	}
+	r.page = q->case_sensitive && !any ? q->limit * CS_PAGE_FACTOR : q->limit + 1;
+	if (q->case_sensitive && !any && r.page < CS_PAGE_MIN)
+		r.page = CS_PAGE_MIN;
+	search_bind(r.st, q, fts, rooms);
+	while (rc == 0 && !done)
+		rc = search_page(sc, &r, out, n, &cap, &done);
+	sqlite3_clear_bindings(r.st);
+	if (rc) {
+		sq_msgs_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	} else if (*n > (size_t)q->limit) {
+		*more = true;
+		store_msg_free(&(*out)[--(*n)]);
+	}
+out_free:
+	free(fts);
+	free(rooms);
+	return rc;
+}
+
+/* --- redaction and clearing ----------------------------------------------- */
+
+struct redact_arg {
+	const struct store_msg_filter *f; /* which messages */
+	const char *replacement;          /* NULL = remove */
+	struct store_msg **out;           /* affected, after the change */
+	size_t *n;                        /* how many */
+};
+
+/* Read the candidates of a redaction into *out (before the case check). */
+static int redact_candidates(struct sq_conn *sc, const struct store_msg_filter *f, const char *fts,
+                             struct store_msg **out, size_t *n)
+{
+	sqlite3_stmt *st = sq_stmt(sc, fts ? SQ_REDACT_FTS : SQ_REDACT_ALL);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sq_bind_text(st, 1, fts);
+	sqlite3_bind_int64(st, 2, f->room_id > 0 ? f->room_id : 1);
+	sqlite3_bind_int64(st, 3, f->room_id > 0 ? f->room_id : INT64_MAX);
+	sq_bind_text(st, 4, f->sender);
+	sqlite3_bind_int64(st, 5, f->from_ts > 0 ? f->from_ts : INT64_MIN);
+	sqlite3_bind_int64(st, 6, f->to_ts > 0 ? f->to_ts : INT64_MAX);
+	rc = sq_collect(sc, st, sizeof(**out), sq_msg_row, (void **)out, n, "finding messages");
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+/* Apply the change to one message, in the database and in m. */
+static int redact_one(struct sq_conn *sc, sqlite3_stmt *set, struct store_msg *m,
+                      const char *replacement)
+{
+	sqlite3_bind_int64(set, 1, m->id);
+	sqlite3_bind_int(set, 2, replacement ? 2 : 1);
+	sq_bind_text(set, 3, replacement ? replacement : "");
+	if (sq_exec_stmt(sc, set, "redacting a message") != 0)
+		return STORE_EIO;
+	free(m->text);
+	m->text = xstrdup(replacement ? replacement : "");
+	m->redacted = replacement ? 2 : 1;
+	return 0;
+}
+
+/* Drop the candidates that fail the case-sensitive check; *n shrinks. */
+static void redact_filter(const struct store_msg_filter *f, struct store_msg *v, size_t *n)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < *n; i++) {
+		if (!store_text_matches(v[i].text, f->text, f->match))
+			store_msg_free(&v[i]);
+		else
+			v[kept++] = v[i];
+	}
+	*n = kept;
+}
+
+static int redact_locked(struct sq_conn *sc, void *arg)
+{
+	struct redact_arg *ra = arg;
+	const struct store_msg_filter *f = ra->f;
+	bool any = !f->text || blank(f->text);
+	char *fts = any ? NULL : fts_query(f->text, f->match);
+	sqlite3_stmt *set = sq_stmt(sc, SQ_REDACT_SET);
+	int rc = 0;
+
+	if (!set)
+		rc = STORE_EIO;
+	else if (any || fts)
+		rc = redact_candidates(sc, f, fts, ra->out, ra->n);
+	if (rc == 0 && !any && f->case_sensitive)
+		redact_filter(f, *ra->out, ra->n);
+	for (size_t i = 0; rc == 0 && i < *ra->n; i++)
+		rc = redact_one(sc, set, &(*ra->out)[i], ra->replacement);
+	free(fts);
+	return rc;
+}
+
+int sq_msg_redact(struct store_conn *c, const struct store_msg_filter *f, const char *replacement,
+                  struct store_msg **out, size_t *n)
+{
+	struct redact_arg ra = {.f = f, .replacement = replacement, .out = out, .n = n};
+	int rc = sq_in_txn(sq_of(c), redact_locked, &ra);
+
+	if (rc) {
+		sq_msgs_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	} else if (*n == 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int sq_room_clear(struct store_conn *c, int64_t room_id, int64_t before_ts, int64_t *n)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_ROOM_CLEAR);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, room_id);
+	sqlite3_bind_int64(st, 2, before_ts);
+	rc = sq_exec_stmt(sc, st, "clearing a room");
+	if (rc == 0)
+		*n = sqlite3_changes64(sc->db);
+	return rc;
+}
