@@ -189,6 +189,8 @@ int ctl_exit_for_store(int store_rc)
 		return CTL_EXIT_EXISTS;
 	case STORE_EINVAL:
 		return CTL_EXIT_INVALID;
+	case STORE_ENOTEMPTY:
+		return CTL_EXIT_INUSE;
 	default:
 		return CTL_EXIT_DATABASE;
 	}

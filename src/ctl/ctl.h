@@ -13,6 +13,8 @@
 #define PCHAT_CTL_CTL_H
 
 #include "core/config.h"
+#include "chat/principal.h"
+#include "common/map.h"
 #include "ctl/exitcodes.h"
 
 #include <jansson.h>
@@ -45,6 +47,9 @@ extern const struct ctl_cmd ctl_user_cmds[];
 extern const struct ctl_cmd ctl_room_cmds[];
 extern const struct ctl_cmd ctl_message_cmds[];
 extern const struct ctl_cmd ctl_db_cmds[];
+extern const struct ctl_cmd ctl_group_cmds[];
+extern const struct ctl_cmd ctl_category_cmds[];
+extern const struct ctl_cmd ctl_addin_cmds[];
 
 /*
  * Run the command named by argv[0] among the nodes of table (a node's
@@ -96,5 +101,67 @@ int ctl_parse(struct ctl *ctx, int argc, char **argv, const struct option *opts,
 
 /* Format ms as ISO 8601 into a static buffer (single-threaded tool). */
 const char *ctl_time(int64_t ms);
+
+/* --- shared by the administration commands (admin.c) ---------------------- */
+
+/* Every group of the store, as a principal resolver (group name -> members). */
+struct ctl_groups {
+	struct map by_name;            /* lower-case name -> struct store_group * */
+	struct store_group *v;         /* the groups as read */
+	size_t n;                      /* entries in v */
+	struct principal_resolver res; /* resolves through by_name */
+};
+
+/*
+ * Read every group (the store must be open). Returns CTL_EXIT_OK or an
+ * error code after printing why; g is usable (empty) and must be freed
+ * with ctl_groups_free() either way.
+ */
+int ctl_groups_load(struct ctl *ctx, struct ctl_groups *g);
+/* Replace the member list of group name in g (for checks before a write); copies members. */
+void ctl_groups_set(struct ctl_groups *g, const char *name, const char *members);
+void ctl_groups_free(struct ctl_groups *g);
+
+/*
+ * The value of a list option: spec replaces current, or edits it with
+ * +name/-name items (principal_list_edit). *out is the normalized list
+ * (caller frees). CTL_EXIT_OK, or CTL_EXIT_INVALID after printing a message
+ * that names the option and the bad item.
+ */
+int ctl_list_value(const struct ctl *ctx, const char *opt, const char *current, const char *spec,
+                   char **out);
+
+/*
+ * Check that every account and group:NAME of list exists (accounts in the
+ * store, groups in g); with allow_star false, "*" is refused too. Returns
+ * CTL_EXIT_OK or CTL_EXIT_NOTFOUND (CTL_EXIT_INVALID for a refused "*")
+ * after printing every unknown name.
+ */
+int ctl_check_principals(struct ctl *ctx, const char *opt, const char *list,
+                         const struct ctl_groups *g, bool allow_star);
+
+/*
+ * Parse an ISO 8601 date ("2024-05-01", midnight UTC) or date-time
+ * ("2024-05-01T12:00:00[.sss][Z]", UTC) given to option opt. With
+ * end_of_day, a date alone means its last millisecond (for inclusive "to"
+ * bounds). CTL_EXIT_OK or CTL_EXIT_INVALID after printing why.
+ */
+int ctl_date(const struct ctl *ctx, const char *opt, const char *s, bool end_of_day, int64_t *ms);
+
+/* Parse on|off (also yes|no, true|false, 1|0) for option opt. */
+int ctl_onoff(const struct ctl *ctx, const char *opt, const char *s, bool *out);
+
+/* Start a transaction; CTL_EXIT_OK or an error code after printing why. */
+int ctl_begin(struct ctl *ctx);
+/*
+ * Record the change (store_change_add(kind, name), so a running pchatd
+ * applies it within a second). CTL_EXIT_OK or an error code.
+ */
+int ctl_change(struct ctl *ctx, const char *kind, const char *name);
+/* Commit when rc is CTL_EXIT_OK, else roll back. Returns rc or the commit's error. */
+int ctl_end(struct ctl *ctx, int rc);
+
+/* A JSON array of the items of a principal list. */
+json_t *ctl_list_json(const char *list);
 
 #endif

@@ -26,13 +26,38 @@ static const struct ctl_cmd root_cmds[] = {
     {"room", "manage rooms (IRC channels)",
      "\n"
      "DESCRIPTION\n"
-     "    A room is the channel #NAME; it exists only once created here (JOIN never\n"
-     "    creates one). Every room belongs to a category (default 'general').\n",
+     "    A room is the channel #NAME; it exists once created here (or by a category\n"
+     "    creator through the pchat service). Every room belongs to a category\n"
+     "    (default 'general') and has a privacy (open, closed, secret), a type\n"
+     "    (normal, auditorium), members, managers and presenters. See\n"
+     "    docs/rooms.md.\n",
      NULL, ctl_room_cmds},
-    {"message", "read room history",
+    {"group", "manage groups of accounts",
      "\n"
      "DESCRIPTION\n"
-     "    Read the stored history of a room, as committed by pchatd.\n",
+     "    A group is a named set of accounts and other groups. Every principal list\n"
+     "    (category allowed/denied/creators, room members/managers/presenters)\n"
+     "    accepts group:NAME besides account names and *.\n",
+     NULL, ctl_group_cmds},
+    {"category", "manage categories (scope, ethical wall, creators, settings)",
+     "\n"
+     "DESCRIPTION\n"
+     "    Every room belongs to one category. A category's allowed list is its\n"
+     "    scope, its denied list overrides it (an ethical wall), its creators may\n"
+     "    create rooms in it; it switches invitations, file upload and history.\n"
+     "    See docs/rooms.md.\n",
+     NULL, ctl_category_cmds},
+    {"addin", "manage room add-ins (web pages shown beside a room)",
+     "\n"
+     "DESCRIPTION\n"
+     "    An add-in is a name and an http(s) URL that a room can attach.\n",
+     NULL, ctl_addin_cmds},
+    {"message", "read, remove and replace room messages",
+     "\n"
+     "DESCRIPTION\n"
+     "    Read the stored history of a room, as committed by pchatd, and\n"
+     "    administer content: remove or replace messages by room, author, date\n"
+     "    range and text.\n",
      NULL, ctl_message_cmds},
     {"db", "check and inspect the database",
      "\n"
