@@ -112,7 +112,7 @@ max_clients = 20000
 sendq = 1048576
 CONF
 	for i in $(seq 0 49); do
-		"$BUILD/pchatctl" --data-dir "$TMP/data" room add "bench$i" >>"$TMP/pchatctl.log" 2>&1 ||
+		"$BUILD/pchatctl" --data-dir "$TMP/data" room add "bench$i" --privacy open >>"$TMP/pchatctl.log" 2>&1 ||
 			{ echo "run.sh: pchatctl room add bench$i failed:" >&2; tail -5 "$TMP/pchatctl.log" >&2; exit 1; }
 	done
 }

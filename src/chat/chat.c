@@ -28,14 +28,10 @@ struct chat *chat_new(const struct chat_params *p, const struct chat_sink *sink,
 	map_init(&ch->rooms);
 	map_init(&ch->sessions);
 	map_init(&ch->auth_fails);
+	map_init(&ch->categories);
+	map_init(&ch->groups);
 	chat_auth_init(ch);
 	return ch;
-}
-
-static void room_free(struct chat_room *r)
-{
-	ptrvec_free(&r->members);
-	free(r);
 }
 
 static void user_free(struct chat_user *u)
@@ -56,11 +52,10 @@ void chat_free(struct chat *ch)
 		free(e->value);
 	for (e = map_first(&ch->users, &it); e; e = map_next(&ch->users, e, &it))
 		user_free(e->value);
-	for (e = map_first(&ch->rooms, &it); e; e = map_next(&ch->rooms, e, &it))
-		room_free(e->value);
+	chat_feed_stop(ch);
+	chat_model_free(ch);
 	map_clear(&ch->sessions);
 	map_clear(&ch->users);
-	map_clear(&ch->rooms);
 	chat_auth_free_all(ch);
 	free(ch);
 }
@@ -70,82 +65,16 @@ void chat_session_key(uint64_t id, char out[17])
 	snprintf(out, 17, "%016" PRIx64, id);
 }
 
-struct chat_room *chat_room_new(int64_t id, const char *name, const char *topic, int64_t created_ms,
-                                bool guests_allowed)
-{
-	struct chat_room *r = xcalloc(1, sizeof(*r));
-
-	r->id = id;
-	str_copy(r->name, name, sizeof(r->name));
-	str_lower(r->key, name, sizeof(r->key));
-	str_copy(r->topic, topic ? topic : "", sizeof(r->topic));
-	r->created_ms = created_ms;
-	r->topic_ms = created_ms;
-	r->guests_allowed = guests_allowed;
-	return r;
-}
-
 struct chat_room *chat_room_adopt(struct chat *ch, struct chat_room *room)
 {
 	struct chat_room *old = map_get(&ch->rooms, room->key);
 
 	if (old) {
-		room_free(room);
+		chat_room_free(room);
 		return old;
 	}
 	map_put(&ch->rooms, room->key, room);
 	return room;
-}
-
-/* Whether a category's allowed list lets guests in ("*" among the principals). */
-static bool allows_everyone(const char *allowed)
-{
-	const char *p = allowed;
-
-	while (p && *p) {
-		size_t n = strcspn(p, ",");
-
-		if (n == 1 && p[0] == '*')
-			return true;
-		p += n;
-		if (*p == ',')
-			p++;
-	}
-	return false;
-}
-
-static struct chat_room *room_from_store(struct store_conn *c, const struct store_room *sr)
-{
-	struct store_category cat;
-	bool everyone = false;
-
-	memset(&cat, 0, sizeof(cat));
-	if (store_category_get(c, sr->category, &cat) == 0) {
-		everyone = allows_everyone(cat.allowed);
-		store_category_free(&cat);
-	}
-	return chat_room_new(sr->id, sr->name, sr->description, sr->created_ms, everyone);
-}
-
-int chat_load(struct chat *ch)
-{
-	struct store_conn *c = store_direct(ch->p.store);
-	struct store_room *rooms = NULL;
-	size_t n = 0;
-	int rc;
-
-	rc = store_room_list(c, &rooms, &n);
-	if (rc) {
-		log_error("chat", "cannot load rooms: %s", store_strerror(rc));
-		return CHAT_ESTORE;
-	}
-	for (size_t i = 0; i < n; i++) {
-		chat_room_adopt(ch, room_from_store(c, &rooms[i]));
-		store_room_free(&rooms[i]);
-	}
-	free(rooms);
-	log_info("chat", "%zu rooms loaded", n);
-	return 0;
 }
 
 /* --- presence ------------------------------------------------------------ */
@@ -184,10 +113,24 @@ int chat_login(struct chat *ch, const char *name, bool account, bool admin, void
 	return 0;
 }
 
-static void leave_room(struct chat_room *r, struct chat_user *u)
+void chat_room_count(const struct chat *ch, struct chat_room *r)
+{
+	size_t limit = (size_t)ch->p.participant_update_limit;
+
+	/* SPEC §3 large rooms: quiet above the limit, loud again below 80% of it. */
+	if (limit == 0)
+		return;
+	if (r->members.n > limit)
+		r->quiet = true;
+	else if (r->members.n * 10 < limit * 8)
+		r->quiet = false;
+}
+
+static void leave_room(struct chat *ch, struct chat_room *r, struct chat_user *u)
 {
 	ptrvec_remove(&r->members, u);
 	ptrvec_remove(&u->rooms, r);
+	chat_room_count(ch, r);
 }
 
 void chat_logout(struct chat *ch, struct chat_session *s, const char *reason)
@@ -206,7 +149,7 @@ void chat_logout(struct chat *ch, struct chat_session *s, const char *reason)
 	if (ch->sink.quit)
 		ch->sink.quit(ch->sink_ctx, u, reason);
 	while (u->rooms.n > 0)
-		leave_room(u->rooms.v[u->rooms.n - 1], u);
+		leave_room(ch, u->rooms.v[u->rooms.n - 1], u);
 	map_del(&ch->users, u->key);
 	user_free(u);
 }
@@ -282,12 +225,13 @@ void chat_get_stats(const struct chat *ch, struct chat_stats *st)
 /* --- rooms ---------------------------------------------------------------- */
 
 struct join_op {
-	struct chat *ch;          /* engine */
-	uint64_t sid;             /* session asking */
-	char name[CHAT_NAME_MAX]; /* room asked for */
-	struct chat_room *loaded; /* built on the store thread, or NULL */
-	chat_join_cb cb;          /* caller's completion */
-	void *arg;                /* its argument */
+	struct chat *ch;           /* engine */
+	uint64_t sid;              /* session asking */
+	char name[CHAT_NAME_MAX];  /* room asked for */
+	struct chat_room *loaded;  /* built on the store thread, or NULL */
+	struct chat_category *cat; /* its category, read in the same snapshot */
+	chat_join_cb cb;           /* caller's completion */
+	void *arg;                 /* its argument */
 };
 
 static void join_loaded(struct chat *ch, struct chat_session *s, struct chat_room *r,
@@ -299,12 +243,14 @@ static void join_loaded(struct chat *ch, struct chat_session *s, struct chat_roo
 		cb(0, r, arg);
 		return;
 	}
-	if (!u->account && !r->guests_allowed) {
-		cb(CHAT_EDENIED, r, arg);
+	if (!chat_can_join(ch, u, r)) {
+		/* A room the user may not even know of does not exist for them. */
+		cb(chat_can_find(ch, u, r) ? CHAT_EDENIED : CHAT_ENOROOM, NULL, arg);
 		return;
 	}
 	ptrvec_push(&r->members, u);
 	ptrvec_push(&u->rooms, r);
+	chat_room_count(ch, r);
 	if (ch->sink.join)
 		ch->sink.join(ch->sink_ctx, r, u);
 	cb(0, r, arg);
@@ -319,7 +265,13 @@ static int join_job(struct store_conn *c, void *arg)
 	memset(&sr, 0, sizeof(sr));
 	rc = store_room_get(c, op->name, &sr);
 	if (rc == 0) {
-		op->loaded = room_from_store(c, &sr);
+		struct store_category sc;
+
+		op->loaded = chat_room_from_store(&sr);
+		memset(&sc, 0, sizeof(sc));
+		if (store_category_get(c, sr.category, &sc) == 0)
+			op->cat = chat_category_from_store(&sc);
+		store_category_free(&sc);
 		store_room_free(&sr);
 	}
 	return rc;
@@ -331,6 +283,10 @@ static void join_done(int rc, void *arg)
 	struct chat_session *s = chat_session_find(op->ch, op->sid);
 	struct chat_room *r = NULL;
 
+	if (op->cat && !map_get(&op->ch->categories, op->cat->key))
+		chat_category_put(op->ch, op->cat);
+	else
+		chat_category_free(op->cat);
 	if (op->loaded)
 		r = chat_room_adopt(op->ch, op->loaded);
 	if (!s)
@@ -369,7 +325,7 @@ int chat_part(struct chat *ch, struct chat_user *u, struct chat_room *room, cons
 	/* Tell while u is still a member, so u's sessions get their PART. */
 	if (ch->sink.part)
 		ch->sink.part(ch->sink_ctx, room, u, reason);
-	leave_room(room, u);
+	leave_room(ch, room, u);
 	return 0;
 }
 
@@ -421,8 +377,14 @@ static void topic_done(int rc, void *arg)
 void chat_set_topic(struct chat *ch, struct chat_user *u, struct chat_room *room, const char *topic,
                     chat_done_cb cb, void *arg)
 {
-	struct topic_op *op = xcalloc(1, sizeof(*op));
+	struct topic_op *op;
 
+	if (!chat_can_manage(ch, u, room)) {
+		if (cb)
+			cb(CHAT_EDENIED, arg);
+		return;
+	}
+	op = xcalloc(1, sizeof(*op));
 	op->ch = ch;
 	op->room_id = room->id;
 	str_copy(op->room_key, room->key, sizeof(op->room_key));

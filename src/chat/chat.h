@@ -43,6 +43,18 @@ enum chat_err {
 	CHAT_EGONE = -28,     /* the session went away meanwhile */
 };
 
+/* A category as the chat engine keeps it (SPEC §3). */
+struct chat_category {
+	char name[CHAT_NAME_MAX]; /* display name */
+	char key[CHAT_NAME_MAX];  /* lower-cased name (map key) */
+	char *allowed;            /* scope, principal list (owned) */
+	char *denied;             /* ethical wall, principal list (owned) */
+	char *creators;           /* who may create rooms, principal list (owned) */
+	bool invitations;         /* rooms send invitations unless a room says off */
+	bool file_upload;         /* file upload allowed */
+	bool history;             /* messages are kept as history */
+};
+
 struct chat_room {
 	int64_t id;                   /* store id */
 	char name[CHAT_NAME_MAX];     /* display name, without '#' */
@@ -53,6 +65,16 @@ struct chat_room {
 	int64_t created_ms;           /* room creation time */
 	bool guests_allowed;          /* category allows everyone ("*") */
 	struct ptrvec members;        /* struct chat_user * present in the room */
+	char category[CHAT_NAME_MAX]; /* its category's key */
+	int privacy;                  /* enum store_privacy values (0 closed, 1 open, 2 secret) */
+	int type;                     /* 0 normal, 1 auditorium */
+	bool disabled;                /* hidden, emptied, content kept */
+	bool invitations_off;         /* off; false = inherit the category's */
+	char addin[CHAT_NAME_MAX];    /* add-in name, "" = none */
+	char *member_list;            /* members, principal list (owned) */
+	char *manager_list;           /* managers, principal list (owned) */
+	char *presenter_list;         /* presenters, principal list (owned) */
+	bool quiet;                   /* too many present: JOIN/PART/QUIT not broadcast */
 };
 
 struct chat_user {
@@ -116,15 +138,24 @@ struct chat_sink {
 	void (*setname)(void *ctx, struct chat_user *who);
 	/* room's topic changed. */
 	void (*topic)(void *ctx, struct chat_room *room);
+	/* who is removed from room by the system (tell the room, who included). */
+	void (*kick)(void *ctx, struct chat_room *room, struct chat_user *who, const char *reason);
+	/* who's roles in room changed (now: chat_is_manager/presenter). */
+	void (*roles)(void *ctx, struct chat_room *room, struct chat_user *who, bool was_manager,
+	              bool was_presenter);
+	/* who may no longer be connected (account removed or disabled). */
+	void (*kill)(void *ctx, struct chat_user *who, const char *reason);
 };
 
 struct chat_params {
-	struct event_base *base; /* loop for timers */
-	struct store *store;     /* durable storage (not owned) */
-	struct workq *workq;     /* password hashing threads (not owned) */
-	int auth_fail_delay_ms;  /* first delay after a failed login (doubles) */
-	int argon2_opslimit;     /* Argon2id cost of the site's hashes, so that */
-	int argon2_memlimit_kib; /* unknown accounts cost the same to check */
+	struct event_base *base;      /* loop for timers */
+	struct store *store;          /* durable storage (not owned) */
+	struct workq *workq;          /* password hashing threads (not owned) */
+	int auth_fail_delay_ms;       /* first delay after a failed login (doubles) */
+	int argon2_opslimit;          /* Argon2id cost of the site's hashes, so that */
+	int argon2_memlimit_kib;      /* unknown accounts cost the same to check */
+	bool guests_allowed;          /* guests exist: "*" covers them too */
+	int participant_update_limit; /* large rooms: quiet above it, loud below 80% */
 };
 
 /* --- life ----------------------------------------------------------------- */
@@ -132,6 +163,12 @@ struct chat_params {
 /* A chat engine over p->store; sink callbacks get sink_ctx. */
 struct chat *chat_new(const struct chat_params *p, const struct chat_sink *sink, void *sink_ctx);
 void chat_free(struct chat *ch);
+
+/*
+ * Follow changes made elsewhere (pchatctl, other servers) through the
+ * store's change feed, applied within a second (feed.c).
+ */
+void chat_feed_start(struct chat *ch);
 
 /* Load every room from the store (blocking: at start-up, before the loop). 0 or CHAT_ESTORE. */
 int chat_load(struct chat *ch);
@@ -221,7 +258,10 @@ void chat_join(struct chat *ch, struct chat_session *s, const char *name, chat_j
 /* user leaves room (sink->part). CHAT_ENOTIN when not in it. */
 int chat_part(struct chat *ch, struct chat_user *u, struct chat_room *room, const char *reason);
 
-/* Set the room's topic (stored; sink->topic on success). cb may be NULL. */
+/*
+ * Set the room's topic (its description; managers and administrators only:
+ * CHAT_EDENIED otherwise). Stored; sink->topic on success. cb may be NULL.
+ */
 typedef void (*chat_done_cb)(int rc, void *arg);
 void chat_set_topic(struct chat *ch, struct chat_user *u, struct chat_room *room, const char *topic,
                     chat_done_cb cb, void *arg);
@@ -253,8 +293,23 @@ typedef void (*chat_history_cb)(int rc, const struct chat_msg *msgs, size_t n, v
 void chat_history_latest(struct chat *ch, struct chat_room *room, int limit, chat_history_cb cb,
                          void *arg);
 
-/* Whether u may read room's history (the rooms issue refines this). */
-bool chat_may_read(const struct chat_user *u, const struct chat_room *room);
+/*
+ * The rules of SPEC §3 (chat/rules.h) applied to the engine's users, rooms,
+ * categories and groups: who may know a room exists (LIST, WHOIS, search,
+ * TARGETS; everyone else is answered as if it did not), join it and read
+ * its history, post in it, manage it; and the roles shown as @ and +.
+ */
+bool chat_can_find(const struct chat *ch, const struct chat_user *u, const struct chat_room *r);
+bool chat_can_join(const struct chat *ch, const struct chat_user *u, const struct chat_room *r);
+bool chat_can_post(const struct chat *ch, const struct chat_user *u, const struct chat_room *r);
+bool chat_can_manage(const struct chat *ch, const struct chat_user *u, const struct chat_room *r);
+bool chat_is_manager(const struct chat *ch, const struct chat_user *u, const struct chat_room *r);
+bool chat_is_presenter(const struct chat *ch, const struct chat_user *u, const struct chat_room *r);
+/* Whether the room's category keeps history. */
+bool chat_keeps_history(const struct chat *ch, const struct chat_room *r);
+
+/* Whether u may read room's history (= may join it). */
+bool chat_may_read(const struct chat *ch, const struct chat_user *u, const struct chat_room *room);
 
 /*
  * A window of one conversation's history (IRCv3 chathistory). References
@@ -287,6 +342,41 @@ struct chat_target {
 typedef void (*chat_targets_cb)(int rc, const struct chat_target *t, size_t n, void *arg);
 void chat_history_targets(struct chat *ch, struct chat_user *u, int64_t after_ts, int64_t before_ts,
                           int limit, chat_targets_cb cb, void *arg);
+
+/* --- changes users make from their client (manage.c) ----------------------- */
+
+enum chat_room_field {
+	CHAT_SET_DESCRIPTION, /* value: the text */
+	CHAT_SET_PRIVACY,     /* open, closed, secret */
+	CHAT_SET_TYPE,        /* normal, auditorium */
+	CHAT_SET_INVITATIONS, /* inherit, off */
+	CHAT_EDIT_MEMBERS,    /* "+name,-group:x" edits or a replacement list */
+	CHAT_EDIT_MANAGERS,   /* likewise */
+	CHAT_EDIT_PRESENTERS, /* likewise */
+};
+
+/* rc 0, or an error with a message for the user (valid during the call). */
+typedef void (*chat_manage_cb)(int rc, const char *msg, void *arg);
+/* A list of names (valid during the call). */
+typedef void (*chat_list_cb)(int rc, const char *const *names, size_t n, void *arg);
+
+/*
+ * Change a room's setting or role list (managers and administrators). The
+ * change is stored with a change-feed record and reaches every connected
+ * client through the feed (members removed, roles shown) within a second.
+ */
+void chat_room_manage(struct chat *ch, struct chat_user *u, struct chat_room *r,
+                      enum chat_room_field field, const char *value, chat_manage_cb cb, void *arg);
+
+/* Create a room in category (its creators and administrators); u becomes its manager. */
+void chat_room_create(struct chat *ch, struct chat_user *u, const char *name, const char *category,
+                      const char *privacy, chat_manage_cb cb, void *arg);
+
+/* Follow (on) or unfollow a room; the followed rooms are joined at every login. */
+void chat_follow(struct chat *ch, struct chat_user *u, struct chat_room *r, bool on,
+                 chat_manage_cb cb, void *arg);
+/* The rooms u follows. */
+void chat_following(struct chat *ch, struct chat_user *u, chat_list_cb cb, void *arg);
 
 /* Counters for LUSERS and metrics. */
 struct chat_stats {

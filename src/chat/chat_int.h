@@ -6,6 +6,8 @@
 
 #include "chat/chat.h"
 
+struct event;
+
 struct chat {
 	struct chat_params p;     /* base, store, workq, limits */
 	struct chat_sink sink;    /* protocol callbacks */
@@ -17,14 +19,38 @@ struct chat {
 	uint64_t next_session_id; /* last session id given */
 	size_t n_sessions;        /* sessions online */
 	char *dummy_hash;         /* Argon2id of a random password (timing) */
+	struct map categories;    /* lower-cased name -> struct chat_category */
+	struct map groups;        /* lower-cased group name -> char * member list */
+	int64_t feed_id;          /* newest change-feed id applied */
+	struct event *feed_timer; /* polls the change feed */
+	bool feed_busy;           /* a poll is in flight */
 };
 
 /* Key of a session id in ch->sessions. */
 void chat_session_key(uint64_t id, char out[17]);
 
-/* Build the in-memory room from stored fields (not inserted in the map). */
-struct chat_room *chat_room_new(int64_t id, const char *name, const char *topic, int64_t created_ms,
-                                bool guests_allowed);
+/* --- model.c: rooms, categories, groups from store rows ---------------- */
+struct store_room;
+struct store_category;
+struct chat_room *chat_room_from_store(const struct store_room *sr);
+void chat_room_apply(struct chat_room *r, const struct store_room *sr);
+void chat_room_free(struct chat_room *r);
+struct chat_category *chat_category_from_store(const struct store_category *sc);
+void chat_category_put(struct chat *ch, struct chat_category *c); /* takes c */
+void chat_category_free(struct chat_category *c);
+/* Set (members non-NULL) or forget (NULL) a group. */
+void chat_group_put(struct chat *ch, const char *name, const char *members);
+void chat_model_free(struct chat *ch);
+
+/* How principal lists expand here (groups of this engine, guests per config). */
+struct principal_resolver;
+void chat_resolver(const struct chat *ch, struct principal_resolver *res);
+
+/* Update r->quiet after its head count changed (large rooms). */
+void chat_room_count(const struct chat *ch, struct chat_room *r);
+
+/* --- feed.c: applying changes made by pchatctl (the change feed) ----------- */
+void chat_feed_stop(struct chat *ch);
 
 /* Insert room in ch->rooms (replacing nothing: returns the one already there). */
 struct chat_room *chat_room_adopt(struct chat *ch, struct chat_room *room);

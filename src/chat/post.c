@@ -28,6 +28,7 @@ struct post_op {
 	struct store_msg sm;          /* what is stored (owns text/tags) */
 	chat_post_cb cb;              /* sender's completion */
 	void *arg;                    /* its argument */
+	bool keep;                    /* stored as history (else only delivered) */
 };
 
 static const char *const kind_names[] = {"PRIVMSG", "NOTICE", "TAGMSG"};
@@ -112,8 +113,8 @@ static struct post_op *post_op_new(struct chat *ch, struct chat_session *s, enum
 
 static void post_submit(struct post_op *op)
 {
-	if (op->kind == CHAT_TAGMSG) {
-		/* Tags only (typing, reactions): relayed at once, never stored. */
+	if (op->kind == CHAT_TAGMSG || !op->keep) {
+		/* Tags only (typing, reactions), or a room without history: relayed at once. */
 		deliver(op, chat_session_find(op->ch, op->sid));
 		post_op_free(op);
 		return;
@@ -127,13 +128,15 @@ void chat_post_room(struct chat *ch, struct chat_session *s, struct chat_room *r
 {
 	struct post_op *op;
 
-	if (!chat_in_room(s->user, room)) {
+	if (!chat_in_room(s->user, room) || !chat_can_post(ch, s->user, room)) {
 		if (cb)
-			cb(CHAT_ENOTIN, NULL, arg);
+			cb(chat_in_room(s->user, room) ? CHAT_EDENIED : CHAT_ENOTIN, NULL, arg);
 		return;
 	}
 	op = post_op_new(ch, s, kind, text, client_tags, cb, arg);
 	op->sm.room_id = room->id;
+	/* A category without history: delivered (and, later, to compliance), not kept. */
+	op->keep = chat_keeps_history(ch, room);
 	str_copy(op->room_key, room->key, sizeof(op->room_key));
 	post_submit(op);
 }
@@ -146,5 +149,6 @@ void chat_post_user(struct chat *ch, struct chat_session *s, struct chat_user *t
 
 	str_copy(op->sm.peer, to->name, sizeof(op->sm.peer));
 	str_copy(op->to_key, to->key, sizeof(op->to_key));
+	op->keep = true;
 	post_submit(op);
 }

@@ -77,6 +77,8 @@ static const struct cfg_key cfg_keys[] = {
     I("limits", "ping_timeout", ping_timeout, 5, 3600),
     I("limits", "register_timeout", register_timeout, 5, 3600),
     I("chat", "default_history", default_history, 0, 500),
+    S("chat", "default_category", CFG_TOKEN, default_category, 1),
+    I("chat", "participant_update_limit", participant_update_limit, 1, 1000000),
     S("log", "level", CFG_LEVEL, log_level, 1),
 };
 
@@ -124,6 +126,8 @@ void config_defaults(struct config *cfg)
 	cfg->ping_timeout = 60;
 	cfg->register_timeout = 60;
 	cfg->default_history = 30;
+	str_copy(cfg->default_category, "general", sizeof cfg->default_category);
+	cfg->participant_update_limit = 75;
 	str_copy(cfg->log_level, "info", sizeof cfg->log_level);
 }
 

@@ -49,7 +49,9 @@ struct config {
 	int ping_timeout;       /* seconds to answer that PING */
 	int register_timeout;   /* seconds to finish registration */
 	/* [chat] */
-	int default_history; /* lines replayed on JOIN without chathistory (0-500) */
+	int default_history;          /* lines replayed on JOIN without chathistory (0-500) */
+	char default_category[64];    /* where JOIN of an unknown room creates it */
+	int participant_update_limit; /* above it, JOIN/PART/QUIT of a room are not broadcast */
 	/* [log] */
 	char log_level[16]; /* debug, info, warn, error */
 };

@@ -63,6 +63,8 @@ struct irc *irc_new(struct event_base *base, const struct config *cfg, struct ne
 	p.auth_fail_delay_ms = cfg->auth_fail_delay_ms;
 	p.argon2_opslimit = cfg->argon2_opslimit;
 	p.argon2_memlimit_kib = cfg->argon2_memlimit_kib;
+	p.guests_allowed = cfg->allow_guests;
+	p.participant_update_limit = cfg->participant_update_limit;
 	irc->chat = chat_new(&p, &irc_sink, irc);
 	rc = chat_load(irc->chat);
 	if (rc) {
@@ -71,6 +73,7 @@ struct irc *irc_new(struct event_base *base, const struct config *cfg, struct ne
 		irc_free(irc);
 		return NULL;
 	}
+	chat_feed_start(irc->chat);
 	motd_load(irc);
 	irc_clients_init(irc);
 	net_set_accept(net, irc_accept, irc);

@@ -28,6 +28,8 @@ struct scram;
 	X(CAP_AWAY_NOTIFY, "away-notify")                                                          \
 	X(CAP_BATCH, "batch")                                                                      \
 	X(CAP_CAP_NOTIFY, "cap-notify")                                                            \
+	X(CAP_CHATHISTORY, "chathistory")                                                          \
+	X(CAP_DRAFT_CHATHISTORY, "draft/chathistory")                                              \
 	X(CAP_ECHO_MESSAGE, "echo-message")                                                        \
 	X(CAP_EXTENDED_JOIN, "extended-join")                                                      \
 	X(CAP_INVITE_NOTIFY, "invite-notify")                                                      \
@@ -252,11 +254,38 @@ static inline struct client *session_client(const struct chat_session *s)
 	return s ? (struct client *)s->owner : NULL;
 }
 
+/*
+ * Status prefix of u in r as viewer should see it: "@" managers, "+"
+ * presenters, both with multi-prefix ("" for neither).
+ */
+void room_prefix(const struct client *viewer, const struct chat_room *r, const struct chat_user *u,
+                 char out[3]);
+/* Channel modes of a room ("+imnst" style, from its settings). */
+void room_modes(const struct chat_room *r, char out[8]);
+/* Whether the client may know the room exists (else: answer as if it did not). */
+bool client_can_find(const struct client *cl, const struct chat_room *r);
+
 /* Send JOIN/NAMES/TOPIC of a room just joined to one client. */
 void join_burst(struct client *cl, struct chat_room *r);
 void names_send(struct client *cl, struct chat_room *r);
 /* RPL_TOPIC/RPL_TOPICWHOTIME, or RPL_NOTOPIC when always and there is none. */
 void topic_send(struct client *cl, struct chat_room *r, bool always);
+
+/* Most messages one CHATHISTORY may ask for (ISUPPORT CHATHISTORY=). */
+#define IRC_CHATHISTORY_MAX     1000
+#define IRC_CHATHISTORY_MAX_STR "1000"
+
+/* Whether the client reads history itself (no replay on JOIN). */
+static inline bool client_has_chathistory(const struct client *cl)
+{
+	return (cl->caps & (CAPBIT(CAP_CHATHISTORY) | CAPBIT(CAP_DRAFT_CHATHISTORY))) != 0;
+}
+
+/* Join the rooms the client's account follows (at login). */
+void join_followed(struct client *cl);
+
+/* A private message to the pchat service (cmd/service.c). */
+void service_message(struct client *cl, const char *text);
 
 /* "#name" of a room, in a buffer that lives as long as the enclosing block. */
 static inline const char *chan_name(const struct chat_room *r, char *buf)
@@ -296,7 +325,8 @@ static inline const char *chan_name(const struct chat_room *r, char *buf)
 	X(setname)                                                                                 \
 	X(invite)                                                                                  \
 	X(userhost)                                                                                \
-	X(ison)
+	X(ison)                                                                                    \
+	X(chathistory)
 #define X(h) bool cmd_##h(struct client *cl, struct irc_msg *m);
 IRC_HANDLERS(X)
 #undef X

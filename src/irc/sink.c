@@ -135,15 +135,18 @@ static void private_message(void *ctx, const struct chat_msg *m, struct chat_ses
 }
 
 /* Call fn for every client of every user sharing a room with who (who included). */
-static void each_neighbour(struct chat_user *who, bool include_self,
-                           void (*fn)(struct client *cl, struct chat_user *who, void *arg),
-                           void *arg)
+static void each_neighbour_of(struct chat_user *who, bool include_self, bool skip_quiet,
+                              void (*fn)(struct client *cl, struct chat_user *who, void *arg),
+                              void *arg)
 {
 	uint64_t gen = ++mark_gen;
 
 	who->mark = include_self ? 0 : gen;
 	for (size_t r = 0; r < who->rooms.n; r++) {
 		struct chat_room *room = who->rooms.v[r];
+
+		if (skip_quiet && room->quiet)
+			continue;
 
 		for (size_t i = 0; i < room->members.n; i++) {
 			struct chat_user *u = room->members.v[i];
@@ -160,6 +163,13 @@ static void each_neighbour(struct chat_user *who, bool include_self,
 		for (size_t k = 0; k < who->sessions.n; k++)
 			fn(session_client(who->sessions.v[k]), who, arg);
 	}
+}
+
+static void each_neighbour(struct chat_user *who, bool include_self,
+                           void (*fn)(struct client *cl, struct chat_user *who, void *arg),
+                           void *arg)
+{
+	each_neighbour_of(who, include_self, false, fn, arg);
 }
 
 static void join_line(struct client *cl, struct chat_room *r, struct chat_user *who)
@@ -193,6 +203,8 @@ static void join(void *ctx, struct chat_room *r, struct chat_user *who)
 				join_burst(cl, r);
 				continue;
 			}
+			if (r->quiet)
+				continue; /* a large room: joins are not broadcast */
 			join_line(cl, r, who);
 			/* away-notify: a user who joins while away is announced as such. */
 			if (who->away[0])
@@ -210,6 +222,8 @@ static void part(void *ctx, struct chat_room *r, struct chat_user *who, const ch
 	for (size_t i = 0; i < r->members.n; i++) {
 		struct chat_user *u = r->members.v[i];
 
+		if (r->quiet && u != who)
+			continue; /* a large room: parts are not broadcast */
 		for (size_t k = 0; k < u->sessions.n; k++) {
 			struct client *cl = session_client(u->sessions.v[k]);
 			struct irc_out o;
@@ -237,7 +251,7 @@ static void quit_to(struct client *cl, struct chat_user *who, void *arg)
 static void quit(void *ctx, struct chat_user *who, const char *reason)
 {
 	(void)ctx;
-	each_neighbour(who, false, quit_to, (void *)reason);
+	each_neighbour_of(who, false, true, quit_to, (void *)reason);
 }
 
 static void away_to(struct client *cl, struct chat_user *who, void *arg)
@@ -307,6 +321,79 @@ static void topic(void *ctx, struct chat_room *r)
 	}
 }
 
+static void kick(void *ctx, struct chat_room *r, struct chat_user *who, const char *reason)
+{
+	struct irc *irc = ctx;
+
+	for (size_t i = 0; i < r->members.n; i++) {
+		struct chat_user *u = r->members.v[i];
+
+		for (size_t k = 0; k < u->sessions.n; k++) {
+			struct client *cl = session_client(u->sessions.v[k]);
+			struct irc_out o;
+
+			irc_out_init(&o);
+			client_base_tags(cl, &o, 0);
+			irc_out_source(&o, irc->cfg.server_name);
+			irc_out_cmd(&o, "KICK");
+			irc_out_param(&o, CHAN(r));
+			irc_out_param(&o, who->name);
+			irc_out_trailing(&o, reason);
+			irc_out_end(&o);
+			client_send_out(cl, &o);
+		}
+	}
+}
+
+/* "+o-v" style change of who's roles, told to the room as a server MODE. */
+static void roles(void *ctx, struct chat_room *r, struct chat_user *who, bool was_manager,
+                  bool was_presenter)
+{
+	struct irc *irc = ctx;
+	bool mgr = chat_is_manager(irc->chat, who, r), pres = chat_is_presenter(irc->chat, who, r);
+	char modes[8];
+	size_t len = 0;
+	int nargs = 0;
+
+	modes[0] = '\0';
+	if (mgr != was_manager) {
+		str_appendf(modes, sizeof(modes), &len, "%co", mgr ? '+' : '-');
+		nargs++;
+	}
+	if (pres != was_presenter) {
+		str_appendf(modes, sizeof(modes), &len, "%cv", pres ? '+' : '-');
+		nargs++;
+	}
+	if (!nargs)
+		return;
+	for (size_t i = 0; i < r->members.n; i++) {
+		struct chat_user *u = r->members.v[i];
+
+		for (size_t k = 0; k < u->sessions.n; k++) {
+			struct client *cl = session_client(u->sessions.v[k]);
+			struct irc_out o;
+
+			irc_out_init(&o);
+			client_base_tags(cl, &o, 0);
+			irc_out_source(&o, irc->cfg.server_name);
+			irc_out_cmd(&o, "MODE");
+			irc_out_param(&o, CHAN(r));
+			irc_out_param(&o, modes);
+			for (int a = 0; a < nargs; a++)
+				irc_out_param(&o, who->name);
+			irc_out_end(&o);
+			client_send_out(cl, &o);
+		}
+	}
+}
+
+static void kill(void *ctx, struct chat_user *who, const char *reason)
+{
+	(void)ctx;
+	for (size_t k = 0; k < who->sessions.n; k++)
+		client_exit(session_client(who->sessions.v[k]), reason);
+}
+
 const struct chat_sink irc_sink = {
     .room_message = room_message,
     .private_message = private_message,
@@ -316,4 +403,7 @@ const struct chat_sink irc_sink = {
     .away = away,
     .setname = setname,
     .topic = topic,
+    .kick = kick,
+    .roles = roles,
+    .kill = kill,
 };

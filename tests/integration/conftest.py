@@ -182,7 +182,7 @@ class Server:
         if not live and name is None and self.room_pool:
             return self.room_pool.pop(0)
         name = name or unique_name("r")
-        self.ctl("room", "add", name)
+        self.ctl("room", "add", name, "--privacy", "open")
         return "#" + name
 
     def history(self, room, limit=10000):
@@ -212,7 +212,7 @@ class Server:
 
 
 ALL_CAPS = ("account-notify", "account-tag", "away-notify", "batch", "cap-notify",
-            "echo-message", "extended-join", "invite-notify", "labeled-response",
+            "chathistory", "draft/chathistory", "echo-message", "extended-join", "invite-notify", "labeled-response",
             "message-tags", "multi-prefix", "server-time", "setname", "standard-replies",
             "userhost-in-names")
 

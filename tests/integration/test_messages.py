@@ -3,6 +3,7 @@ echo-message, labeled-response, TAGMSG, private messages, several
 connections of one account, AWAY, extended-join, SETNAME, INVITE, NAMES,
 TOPIC, LIST, WHO/WHOX, WHOIS, MODE, MOTD/LUSERS/VERSION/TIME, errors."""
 
+import time
 import re
 
 import pytest
@@ -242,8 +243,25 @@ def test_names_userhost_in_names_and_multi_prefix(server, room):
     assert lines[0].params[1:3] == ["=", room]
 
 
+def make_manager(server, room, client):
+    """Make client a manager of room (only managers set the description) and
+    wait until the running server has applied it (change feed)."""
+    server.ctl("room", "set", room[1:], "--managers", "+" + client.nick)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        client.send("NAMES " + room)
+        names = client.expect("353").last.split()
+        if any(n.lstrip("+").startswith("@" + client.nick) for n in names):
+            client.expect("366")
+            return
+        client.expect("366")
+        time.sleep(0.1)
+    raise AssertionError("manager role not applied")
+
+
 def test_topic_set_query_broadcast(server, room):
     a, b = pair(server, room)
+    make_manager(server, room, a)
     a.send("TOPIC " + room)
     assert a.expect(lambda m: m.command.isdigit()).command == "331"
     a.send("TOPIC %s :The new topic" % room)
@@ -266,6 +284,7 @@ def test_topic_set_query_broadcast(server, room):
 
 def test_list(server, room):
     a, b = pair(server, room)
+    make_manager(server, room, a)
     a.send("TOPIC %s :listed topic" % room)
     a.expect("TOPIC")
     b.expect("TOPIC")

@@ -34,6 +34,40 @@ void topic_send(struct client *cl, struct chat_room *r, bool always)
 	}
 }
 
+void room_prefix(const struct client *viewer, const struct chat_room *r, const struct chat_user *u,
+                 char out[3])
+{
+	struct chat *ch = viewer->irc->chat;
+	size_t n = 0;
+
+	if (chat_is_manager(ch, u, r))
+		out[n++] = '@';
+	if ((n == 0 || client_has(viewer, CAP_MULTI_PREFIX)) && chat_is_presenter(ch, u, r))
+		out[n++] = '+';
+	out[n] = '\0';
+}
+
+void room_modes(const struct chat_room *r, char out[8])
+{
+	size_t n = 0;
+
+	out[n++] = '+';
+	if (r->privacy != 1 /* open */)
+		out[n++] = 'i';
+	if (r->type == 1)
+		out[n++] = 'm';
+	out[n++] = 'n';
+	if (r->privacy == 2)
+		out[n++] = 's';
+	out[n++] = 't';
+	out[n] = '\0';
+}
+
+bool client_can_find(const struct client *cl, const struct chat_room *r)
+{
+	return cl->session && chat_can_find(cl->irc->chat, cl->session->user, r);
+}
+
 void names_send(struct client *cl, struct chat_room *r)
 {
 	char line[400];
@@ -42,12 +76,15 @@ void names_send(struct client *cl, struct chat_room *r)
 	line[0] = '\0';
 	for (size_t i = 0; i < r->members.n; i++) {
 		const struct chat_user *u = r->members.v[i];
-		char item[200];
+		char item[200], prefix[3];
+		size_t plen;
 
+		room_prefix(cl, r, u, prefix);
+		plen = str_copy(item, prefix, sizeof(item));
 		if (client_has(cl, CAP_USERHOST_IN_NAMES))
-			user_source(u, item, sizeof(item));
+			user_source(u, item + plen, sizeof(item) - plen);
 		else
-			str_copy(item, u->name, sizeof(item));
+			str_copy(item + plen, u->name, sizeof(item) - plen);
 		if (len + strlen(item) + 1 > 300) {
 			client_num(cl, RPL_NAMREPLY, "=", CHAN(r), line);
 			len = 0;
@@ -141,12 +178,15 @@ static void join_done(int rc, struct chat_room *room, void *arg)
 	(void)room;
 	if (cl && rc == CHAT_ENOROOM)
 		client_num(cl, ERR_NOSUCHCHANNEL, one->target);
-	else if (cl && rc == CHAT_EDENIED)
+	else if (cl && rc == CHAT_EDENIED && !cl->session->user->account)
 		client_num(cl, ERR_NEEDREGGEDNICK, one->target);
+	else if (cl && rc == CHAT_EDENIED)
+		client_num(cl, ERR_INVITEONLYCHAN, one->target);
 	else if (cl && rc == CHAT_ESTORE)
 		client_fail(cl, "JOIN", "TEMPORARILY_UNAVAILABLE", one->target,
 		            "The room cannot be loaded right now; try again");
-	if (cl && rc == 0 && one->replay && cl->irc->cfg.default_history > 0)
+	if (cl && rc == 0 && one->replay && cl->irc->cfg.default_history > 0 &&
+	    !client_has_chathistory(cl))
 		replay(cl, room);
 	irc_async_suspend(req->a, cl);
 	free(one);
@@ -198,6 +238,42 @@ bool cmd_join(struct client *cl, struct irc_msg *m)
 	return true;
 }
 
+/* Join the rooms an account follows, as if it had sent JOIN (replay included). */
+static void followed(int rc, const char *const *names, size_t n, void *arg)
+{
+	struct irc_async *a = arg;
+	struct client *cl = client_from_arg(a->irc, a->arg);
+	struct join_req *req;
+
+	if (!cl || rc || n == 0 || !cl->session) {
+		free(a);
+		return;
+	}
+	req = xcalloc(1, sizeof(*req));
+	req->a = a;
+	req->pending = 1;
+	for (size_t i = 0; i < n; i++) {
+		struct join_one *one = xcalloc(1, sizeof(*one));
+		struct chat_room *r = chat_room_find(cl->irc->chat, names[i]);
+
+		one->req = req;
+		snprintf(one->target, sizeof(one->target), "#%s", names[i]);
+		one->replay = !r || !chat_in_room(cl->session->user, r);
+		req->pending++;
+		chat_join(cl->irc->chat, cl->session, names[i], join_done, one);
+	}
+	join_release(req);
+}
+
+void join_followed(struct client *cl)
+{
+	struct irc_async *a = xcalloc(1, sizeof(*a));
+
+	a->irc = cl->irc;
+	a->arg = CLIENT_ARG(cl);
+	chat_following(cl->irc->chat, cl->session->user, followed, a);
+}
+
 /* --- PART, TOPIC ---------------------------------------------------------------- */
 
 bool cmd_part(struct client *cl, struct irc_msg *m)
@@ -222,7 +298,9 @@ static void topic_done(int rc, void *arg)
 	struct irc_async *a = arg;
 	struct client *cl = irc_async_resume(a);
 
-	if (cl && rc)
+	if (cl && rc == CHAT_EDENIED)
+		client_num(cl, ERR_CHANOPRIVSNEEDED, "*");
+	else if (cl && rc)
 		client_fail(cl, "TOPIC", "TEMPORARILY_UNAVAILABLE", NULL,
 		            "The topic could not be stored; try again");
 	irc_async_end(a, cl);
@@ -245,6 +323,10 @@ bool cmd_topic(struct client *cl, struct irc_msg *m)
 		client_num(cl, ERR_NOTONCHANNEL, CHAN(r));
 		return true;
 	}
+	if (!chat_can_manage(cl->irc->chat, cl->session->user, r)) {
+		client_num(cl, ERR_CHANOPRIVSNEEDED, CHAN(r));
+		return true;
+	}
 	chat_set_topic(cl->irc->chat, cl->session->user, r, m->params[1], topic_done,
 	               irc_async_begin(cl));
 	return true;
@@ -257,7 +339,7 @@ bool cmd_names(struct client *cl, struct irc_msg *m)
 	const char *name = m->n_params ? room_arg(m->params[0]) : NULL;
 	struct chat_room *r = name ? chat_room_find(cl->irc->chat, name) : NULL;
 
-	if (r)
+	if (r && client_can_find(cl, r))
 		names_send(cl, r);
 	else
 		client_num(cl, RPL_ENDOFNAMES, m->n_params ? m->params[0] : "*");
@@ -283,12 +365,13 @@ bool cmd_list(struct client *cl, struct irc_msg *m)
 		     t = strtok_r(NULL, ",", &save)) {
 			struct chat_room *r = chat_room_find(cl->irc->chat, t + 1);
 
-			if (t[0] == '#' && r)
+			if (t[0] == '#' && r && client_can_find(cl, r))
 				list_one(cl, r);
 		}
 	} else {
 		for (e = map_first(rooms, &it); e; e = map_next(rooms, e, &it))
-			list_one(cl, e->value);
+			if (client_can_find(cl, e->value))
+				list_one(cl, e->value);
 	}
 	client_num(cl, RPL_LISTEND);
 	return true;

@@ -58,7 +58,7 @@ static void posted(int rc, const struct chat_msg *msg, void *arg)
 		client_fail(
 		    cl, e->cmd, "MESSAGE_NOT_STORED", e->target,
 		    "Your message could not be stored and was not delivered; send it again");
-	} else if (rc == CHAT_ENOTIN && !e->notice) {
+	} else if ((rc == CHAT_ENOTIN || rc == CHAT_EDENIED) && !e->notice) {
 		client_num(cl, ERR_CANNOTSENDTOCHAN, e->target);
 	}
 out_free:
@@ -90,6 +90,13 @@ static bool message(struct client *cl, struct irc_msg *m, enum chat_msg_kind kin
 	str_copy(e->target, target, sizeof(e->target));
 	e->notice = notice;
 	e->cmd = kind == CHAT_PRIVMSG ? "PRIVMSG" : notice ? "NOTICE" : "TAGMSG";
+	if (str_ieq(target, "pchat")) {
+		/* The service: no storage, no echo; NOTICEs to it are ignored (RFC 2812). */
+		free(e);
+		if (kind == CHAT_PRIVMSG)
+			service_message(cl, text);
+		return true;
+	}
 	if (target[0] == '#') {
 		struct chat_room *r = chat_room_find(ch, target + 1);
 

@@ -115,7 +115,7 @@ bool cmd_who(struct client *cl, struct irc_msg *m)
 	if (mask[0] == '#') {
 		struct chat_room *r = chat_room_find(ch, mask + 1);
 
-		if (r)
+		if (r && client_can_find(cl, r))
 			for (size_t i = 0; i < r->members.n; i++)
 				who_reply(cl, r->members.v[i], CHAN(r), &x);
 	} else {
@@ -137,13 +137,17 @@ static void whois_rooms(struct client *cl, const struct chat_user *u)
 	line[0] = '\0';
 	for (size_t i = 0; i < u->rooms.n; i++) {
 		const struct chat_room *r = u->rooms.v[i];
+		char prefix[3];
 
-		if (len + strlen(r->name) + 2 > 300) {
+		if (!client_can_find(cl, r))
+			continue; /* a secret room never shows */
+		room_prefix(cl, r, u, prefix);
+		if (len + strlen(r->name) + 4 > 300) {
 			client_num(cl, RPL_WHOISCHANNELS, u->name, line);
 			len = 0;
 			line[0] = '\0';
 		}
-		str_appendf(line, sizeof(line), &len, "%s#%s", len ? " " : "", r->name);
+		str_appendf(line, sizeof(line), &len, "%s%s#%s", len ? " " : "", prefix, r->name);
 	}
 	if (len)
 		client_num(cl, RPL_WHOISCHANNELS, u->name, line);

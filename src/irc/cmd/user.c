@@ -61,13 +61,15 @@ static void user_mode(struct client *cl, struct irc_msg *m)
 static void chan_mode(struct client *cl, struct irc_msg *m)
 {
 	struct chat_room *r = chat_room_find(cl->irc->chat, m->params[0] + 1);
+	char modes[8];
 
-	if (!r) {
+	if (!r || !client_can_find(cl, r)) {
 		client_num(cl, ERR_NOSUCHCHANNEL, m->params[0]);
 		return;
 	}
 	if (m->n_params < 2) {
-		client_num(cl, RPL_CHANNELMODEIS, CHAN(r), "+nt");
+		room_modes(r, modes);
+		client_num(cl, RPL_CHANNELMODEIS, CHAN(r), modes);
 		client_num(cl, RPL_CREATIONTIME, CHAN(r), (int64_t)(r->created_ms / 1000));
 		return;
 	}
