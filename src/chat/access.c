@@ -125,6 +125,26 @@ bool chat_is_presenter(const struct chat *ch, const struct chat_user *u, const s
 	return principal_list_has(r->presenter_list, u->name, !u->account, &res);
 }
 
+bool chat_can_create(const struct chat *ch, const struct chat_user *u, const char *category)
+{
+	struct principal_resolver res;
+	struct rules_category rc = {0};
+	struct rules_user ru;
+	char key[CHAT_NAME_MAX];
+	const struct chat_category *c;
+
+	str_lower(key, category, sizeof(key));
+	c = map_get(&ch->categories, key);
+	if (!c || !u->account)
+		return false;
+	rc.allowed = c->allowed;
+	rc.denied = c->denied;
+	rc.creators = c->creators;
+	chat_resolver(ch, &res);
+	user_of(u, &ru);
+	return rules_can_create(&rc, &ru, &res);
+}
+
 bool chat_keeps_history(const struct chat *ch, const struct chat_room *r)
 {
 	struct rules_category c;

@@ -143,6 +143,8 @@ struct chat_sink {
 	/* who's roles in room changed (now: chat_is_manager/presenter). */
 	void (*roles)(void *ctx, struct chat_room *room, struct chat_user *who, bool was_manager,
 	              bool was_presenter);
+	/* room's privacy or type changed (from old_privacy / old_type). */
+	void (*settings)(void *ctx, struct chat_room *room, int old_privacy, int old_type);
 	/* who may no longer be connected (account removed or disabled). */
 	void (*kill)(void *ctx, struct chat_user *who, const char *reason);
 };
@@ -305,6 +307,8 @@ bool chat_can_post(const struct chat *ch, const struct chat_user *u, const struc
 bool chat_can_manage(const struct chat *ch, const struct chat_user *u, const struct chat_room *r);
 bool chat_is_manager(const struct chat *ch, const struct chat_user *u, const struct chat_room *r);
 bool chat_is_presenter(const struct chat *ch, const struct chat_user *u, const struct chat_room *r);
+/* Whether u may create rooms in the category (its creators, administrators). */
+bool chat_can_create(const struct chat *ch, const struct chat_user *u, const char *category);
 /* Whether the room's category keeps history. */
 bool chat_keeps_history(const struct chat *ch, const struct chat_room *r);
 
@@ -342,6 +346,28 @@ struct chat_target {
 typedef void (*chat_targets_cb)(int rc, const struct chat_target *t, size_t n, void *arg);
 void chat_history_targets(struct chat *ch, struct chat_user *u, int64_t after_ts, int64_t before_ts,
                           int limit, chat_targets_cb cb, void *arg);
+
+/* --- search (search.c) ------------------------------------------------------- */
+
+/*
+ * A search over every room u may read (or only `room`) and u's private
+ * conversations (when room is NULL). Semantics of the text match: see
+ * docs/protocol.md "Search" (words, any word, exact phrase, case).
+ */
+struct chat_search_query {
+	struct chat_room *room;   /* only this room, or NULL for all readable */
+	char text[400];           /* words or phrase ("" = any) */
+	int match;                /* 0 all words, 1 any word, 2 exact phrase */
+	bool case_sensitive;      /* compare case too */
+	char from[CHAT_NAME_MAX]; /* only this author, or "" */
+	int64_t after_ts;         /* exclusive, 0 = none */
+	int64_t before_ts;        /* exclusive, 0 = none */
+	int limit;                /* 1..1000 */
+};
+/* msgs newest first; more: further results exist. */
+typedef void (*chat_search_cb)(int rc, const struct chat_msg *msgs, size_t n, bool more, void *arg);
+void chat_search(struct chat *ch, struct chat_user *u, const struct chat_search_query *q,
+                 chat_search_cb cb, void *arg);
 
 /* --- changes users make from their client (manage.c) ----------------------- */
 

@@ -159,6 +159,7 @@ static void apply_room(struct chat *ch, struct feed_item *it)
 	struct chat_room *r = chat_room_find(ch, it->name);
 	struct roles_before *rb;
 	char old_topic[CHAT_TOPIC_MAX];
+	int old_privacy, old_type;
 	size_t n;
 
 	if (!it->found) {
@@ -178,7 +179,11 @@ static void apply_room(struct chat *ch, struct feed_item *it)
 	n = r->members.n;
 	rb = roles_snapshot(ch, r);
 	str_copy(old_topic, r->topic, sizeof(old_topic));
+	old_privacy = r->privacy;
+	old_type = r->type;
 	chat_room_apply(r, &it->room);
+	if ((old_privacy != r->privacy || old_type != r->type) && ch->sink.settings)
+		ch->sink.settings(ch->sink_ctx, r, old_privacy, old_type);
 	recheck(ch, r, rb, n);
 	free(rb);
 	if (strcmp(old_topic, r->topic) != 0 && ch->sink.topic)

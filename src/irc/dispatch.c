@@ -43,6 +43,7 @@ static const struct irc_cmd commands[] = {
     {"USERHOST", cmd_userhost, 1, 5, REG, 0},
     {"ISON", cmd_ison, 1, -1, REG, 0},
     {"CHATHISTORY", cmd_chathistory, 2, 6, REG, 0},
+    {"SEARCH", cmd_search, 1, 1, REG, 0},
 };
 
 static const struct irc_cmd *lookup(const char *name)

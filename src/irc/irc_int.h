@@ -39,6 +39,7 @@ struct scram;
 	X(CAP_SASL, "sasl")                                                                        \
 	X(CAP_SERVER_TIME, "server-time")                                                          \
 	X(CAP_SETNAME, "setname")                                                                  \
+	X(CAP_SEARCH, "soju.im/search")                                                            \
 	X(CAP_STANDARD_REPLIES, "standard-replies")                                                \
 	X(CAP_USERHOST_IN_NAMES, "userhost-in-names")
 
@@ -326,7 +327,8 @@ static inline const char *chan_name(const struct chat_room *r, char *buf)
 	X(invite)                                                                                  \
 	X(userhost)                                                                                \
 	X(ison)                                                                                    \
-	X(chathistory)
+	X(chathistory)                                                                             \
+	X(search)
 #define X(h) bool cmd_##h(struct client *cl, struct irc_msg *m);
 IRC_HANDLERS(X)
 #undef X

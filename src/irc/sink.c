@@ -387,6 +387,46 @@ static void roles(void *ctx, struct chat_room *r, struct chat_user *who, bool wa
 	}
 }
 
+/* The room's channel modes changed: "+m-s" style, as a server MODE. */
+static void settings(void *ctx, struct chat_room *r, int old_privacy, int old_type)
+{
+	struct irc *irc = ctx;
+	struct chat_room before = *r;
+	char was[8], now[8], diff[16];
+	size_t len = 0;
+
+	before.privacy = old_privacy;
+	before.type = old_type;
+	room_modes(&before, was);
+	room_modes(r, now);
+	diff[0] = '\0';
+	for (const char *p = now + 1; *p; p++)
+		if (!strchr(was + 1, *p))
+			str_appendf(diff, sizeof(diff), &len, "+%c", *p);
+	for (const char *p = was + 1; *p; p++)
+		if (!strchr(now + 1, *p))
+			str_appendf(diff, sizeof(diff), &len, "-%c", *p);
+	if (!len)
+		return;
+	for (size_t i = 0; i < r->members.n; i++) {
+		struct chat_user *u = r->members.v[i];
+
+		for (size_t k = 0; k < u->sessions.n; k++) {
+			struct client *cl = session_client(u->sessions.v[k]);
+			struct irc_out o;
+
+			irc_out_init(&o);
+			client_base_tags(cl, &o, 0);
+			irc_out_source(&o, irc->cfg.server_name);
+			irc_out_cmd(&o, "MODE");
+			irc_out_param(&o, CHAN(r));
+			irc_out_param(&o, diff);
+			irc_out_end(&o);
+			client_send_out(cl, &o);
+		}
+	}
+}
+
 static void kill(void *ctx, struct chat_user *who, const char *reason)
 {
 	(void)ctx;
@@ -406,4 +446,5 @@ const struct chat_sink irc_sink = {
     .kick = kick,
     .roles = roles,
     .kill = kill,
+    .settings = settings,
 };

@@ -337,3 +337,83 @@ def test_large_room_stops_join_part_broadcasts(make_server):
     others[-1].send("PART #big")
     others[-1].expect(lambda m: m.command == "PART")
     first.expect_nothing(lambda m: m.command == "PART", timeout=0.5)
+
+
+def test_mode_by_managers_maps_to_roles(srv):
+    srv.ctl("room", "add", "crew", "--category", "eng", "--privacy", "open", "--managers",
+            "alice")
+    alice = srv.client("alice", caps=("multi-prefix",))
+    bob = srv.client("bob")
+    alice.join("#crew")
+    bob.join("#crew")
+    bob.send("MODE #crew +o bob")
+    bob.expect(lambda m: m.command == "482")
+    alice.send("MODE #crew +v bob")
+    m = bob.expect(lambda m: m.command == "MODE" and m.params[0] == "#crew", timeout=3)
+    assert m.params[1:] == ["+v", "bob"]
+    assert "bob" in srv.ctl("room", "show", "crew", json_out=True)["presenters"]
+    alice.send("MODE #crew +m")
+    m = bob.expect(lambda m: m.command == "MODE" and m.params[0] == "#crew", timeout=3)
+    assert m.params[1] == "+m"
+    assert srv.ctl("room", "show", "crew", json_out=True)["type"] == "auditorium"
+    alice.send("MODE #crew +q")
+    alice.expect(lambda m: m.command == "472")
+
+
+def test_join_creates_a_room_for_creators_of_the_default_category(srv):
+    srv.ctl("category", "set", "general", "--creators", "alice")
+    time.sleep(1.2)  # applied through the change feed
+    alice = srv.client("alice", caps=("multi-prefix",))
+    bob = srv.client("bob")
+    assert join_result(bob, "#brandnew") == "403"
+    lines = alice.join("#brandnew")
+    assert lines[-1].command == "366"
+    names = [m for m in lines if m.command == "353"][0].params[-1].split()
+    assert "@alice" in names
+    assert srv.ctl("room", "show", "brandnew", json_out=True)["managers"] == ["alice"]
+
+
+SEARCH_CAPS = ("soju.im/search", "batch", "server-time", "message-tags", "echo-message")
+
+
+def search(c, attrs):
+    c.send("SEARCH " + attrs)
+    return c.collect(lambda m: (m.command == "BATCH" and m.params[0].startswith("-")) or
+                     m.command == "FAIL")
+
+
+def test_search_scope_words_phrase_case_and_more(srv):
+    srv.ctl("room", "add", "pub", "--category", "eng", "--privacy", "open")
+    srv.ctl("room", "add", "priv", "--category", "eng", "--privacy", "secret", "--members",
+            "alice")
+    alice = srv.client("alice", caps=SEARCH_CAPS)
+    bob = srv.client("bob", caps=SEARCH_CAPS)
+    alice.join("#pub")
+    alice.join("#priv")
+    for room, text in (("#pub", "The Release is Friday"), ("#pub", "release notes drafted"),
+                       ("#priv", "secret release plan"), ("#pub", "lunch at noon")):
+        alice.send("PRIVMSG %s :%s" % (room, text))
+        alice.expect(lambda m: m.command == "PRIVMSG" and m.params[-1] == text)
+    got = [m.params[-1] for m in search(alice, "text=release") if m.command == "PRIVMSG"]
+    assert got == ["secret release plan", "release notes drafted", "The Release is Friday"]
+    got = [m.params[-1] for m in search(bob, "text=release") if m.command == "PRIVMSG"]
+    assert got == ["release notes drafted", "The Release is Friday"]  # never the secret room
+    got = [m.params[-1] for m in search(alice, "text=Release;case=sensitive")
+           if m.command == "PRIVMSG"]
+    assert got == ["The Release is Friday"]
+    got = [m.params[-1] for m in search(alice, r"text=notes\sdrafted;match=exact")
+           if m.command == "PRIVMSG"]
+    assert got == ["release notes drafted"]
+    got = [m.params[-1] for m in search(alice, r"text=lunch\sfriday;match=any;in=#pub")
+           if m.command == "PRIVMSG"]
+    assert got == ["lunch at noon", "The Release is Friday"]
+    alice.send("SEARCH text=release;limit=1")
+    alice.expect(lambda m: m.command == "NOTE" and m.params[:2] == ["SEARCH", "MORE_RESULTS"])
+    for bad in ("limit=0;text=a", "after=yesterday", "in=#priv;text=x", "bogus=1", ""):
+        c = alice if bad != "in=#priv;text=x" else bob
+        c.send("SEARCH " + (bad or "limit=5"))
+        m = c.expect(lambda m: m.command == "FAIL")
+        assert m.params[:2] == ["SEARCH", "INVALID_PARAMS"], (bad, m)
+    notes = service(bob, "search release", until="result")
+    assert any("release notes drafted" in t for t in notes)
+    assert not any("secret" in t for t in notes)

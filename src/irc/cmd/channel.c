@@ -133,6 +133,7 @@ struct join_one {
 	struct join_req *req;           /* the command */
 	char target[CHAT_NAME_MAX + 1]; /* "#room" asked for */
 	bool replay;                    /* a new member: replay recent history */
+	bool created;                   /* already tried to create it */
 };
 
 static void join_release(struct join_req *req)
@@ -169,6 +170,34 @@ static void replay(struct client *cl, struct chat_room *r)
 	chat_history_latest(cl->irc->chat, r, cl->irc->cfg.default_history, replay_done, a);
 }
 
+static void join_done(int rc, struct chat_room *room, void *arg);
+
+/* JOIN of an unknown room by a creator of the default category creates it. */
+static void created(int rc, const char *msg, void *arg)
+{
+	struct join_one *one = arg;
+	struct client *cl = client_from_arg(one->req->a->irc, one->req->a->arg);
+
+	(void)msg;
+	one->created = true;
+	if (cl && cl->session && (rc == 0 || rc == CHAT_ESTORE))
+		chat_join(cl->irc->chat, cl->session, one->target + 1, join_done, one);
+	else
+		join_done(CHAT_ENOROOM, NULL, one);
+}
+
+static bool try_create(struct client *cl, struct join_one *one)
+{
+	const char *category = cl->irc->cfg.default_category;
+
+	if (one->created || !cl->session ||
+	    !chat_can_create(cl->irc->chat, cl->session->user, category))
+		return false;
+	chat_room_create(cl->irc->chat, cl->session->user, one->target + 1, category, "", created,
+	                 one);
+	return true;
+}
+
 static void join_done(int rc, struct chat_room *room, void *arg)
 {
 	struct join_one *one = arg;
@@ -176,6 +205,10 @@ static void join_done(int rc, struct chat_room *room, void *arg)
 	struct client *cl = irc_async_resume(req->a);
 
 	(void)room;
+	if (cl && rc == CHAT_ENOROOM && try_create(cl, one)) {
+		irc_async_suspend(req->a, cl);
+		return;
+	}
 	if (cl && rc == CHAT_ENOROOM)
 		client_num(cl, ERR_NOSUCHCHANNEL, one->target);
 	else if (cl && rc == CHAT_EDENIED && !cl->session->user->account)

@@ -7,6 +7,7 @@
  */
 #include "chat/names.h"
 #include "common/str.h"
+#include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "irc/irc_int.h"
 
@@ -50,6 +51,7 @@ static const char *const help_lines[] = {
     "  members|managers|presenters list #room     who has the role",
     "  follow #room / unfollow #room / following  rooms joined at every login",
     "  invite #room NICK                          invite someone into a room",
+    "  search [#room] WORDS...                    the newest messages with these words",
     "  help                                       this text",
 };
 
@@ -249,6 +251,50 @@ static void follow(struct client *cl, char **w, int n)
 	            svc_op(cl, "%s #%s", on ? "Following" : "No longer following", r->name));
 }
 
+static void service_found(int rc, const struct chat_msg *msgs, size_t n, bool more, void *arg)
+{
+	struct svc_op *op = arg;
+	struct client *cl = client_from_arg(op->irc, op->arg);
+
+	if (cl && rc)
+		say(cl, "Search is not available right now; try again");
+	for (size_t i = 0; cl && rc == 0 && i < n; i++) {
+		char ts[TIME_ISO_LEN];
+
+		time_fmt_iso(msgs[i].ts_ms, ts, sizeof(ts));
+		say(cl, "%s %s%s <%s> %s", ts, msgs[i].room ? "#" : "",
+		    msgs[i].room ? msgs[i].room->name : "(private)", msgs[i].from_name,
+		    msgs[i].text);
+	}
+	if (cl && rc == 0)
+		say(cl, "%zu result%s%s", n, n == 1 ? "" : "s",
+		    more ? " (more exist: use SEARCH with limit=, or narrow the words)" : "");
+	free(op);
+}
+
+/* "search [#room] words...": the 10 newest matches as notices. */
+static void service_search(struct client *cl, char **w, int n)
+{
+	struct chat_search_query q;
+	size_t len = 0;
+	int i = 1;
+
+	memset(&q, 0, sizeof(q));
+	q.limit = 10;
+	if (n > 1 && w[1][0] == '#') {
+		if (!(q.room = room_arg(cl, w[1])))
+			return;
+		i = 2;
+	}
+	for (; i < n; i++)
+		str_appendf(q.text, sizeof(q.text), &len, "%s%s", len ? " " : "", w[i]);
+	if (!q.text[0]) {
+		say(cl, "Usage: search [#room] WORDS...");
+		return;
+	}
+	chat_search(cl->irc->chat, cl->session->user, &q, service_found, svc_op(cl, "-"));
+}
+
 /* Split text into at most max words in place; returns the count. */
 static int words(char *text, char **w, int max)
 {
@@ -288,6 +334,8 @@ void service_message(struct client *cl, const char *text)
 		roles(cl, w, n);
 	else if (str_ieq(w[0], "follow") || str_ieq(w[0], "unfollow"))
 		follow(cl, w, n);
+	else if (str_ieq(w[0], "search"))
+		service_search(cl, w, n);
 	else if (str_ieq(w[0], "following"))
 		chat_following(cl->irc->chat, cl->session->user, following_done, svc_op(cl, "-"));
 	else if (str_ieq(w[0], "invite") && n == 3) {

@@ -58,6 +58,72 @@ static void user_mode(struct client *cl, struct irc_msg *m)
 	}
 }
 
+/* A MODE change's outcome: errors only (the change itself is shown by the feed). */
+static void mode_done(int rc, const char *msg, void *arg)
+{
+	struct irc_async *a = arg;
+	struct client *cl = irc_async_resume(a);
+
+	if (cl && rc)
+		client_fail(cl, "MODE", "CANNOT_CHANGE", NULL, msg ? msg : "refused");
+	irc_async_end(a, cl);
+}
+
+/*
+ * A manager's MODE maps onto the room model (SPEC §3): o = managers,
+ * v = presenters, m = auditorium, s = secret, i = members only (closed).
+ * The change is stored; the change feed shows it to the room.
+ */
+static void chan_mode_change(struct client *cl, struct chat_room *r, struct irc_msg *m)
+{
+	struct chat *ch = cl->irc->chat;
+	struct chat_user *u = cl->session->user;
+	int arg = 2;
+	bool plus = true;
+
+	for (const char *p = m->params[1]; *p; p++) {
+		char spec[CHAT_NAME_MAX + 2];
+
+		if (*p == '+' || *p == '-') {
+			plus = *p == '+';
+			continue;
+		}
+		switch (*p) {
+		case 'o':
+		case 'v':
+			if (arg >= m->n_params) {
+				client_num(cl, ERR_NEEDMOREPARAMS, "MODE");
+				return;
+			}
+			snprintf(spec, sizeof(spec), "%c%s", plus ? '+' : '-', m->params[arg++]);
+			chat_room_manage(ch, u, r,
+			                 *p == 'o' ? CHAT_EDIT_MANAGERS : CHAT_EDIT_PRESENTERS,
+			                 spec, mode_done, irc_async_begin(cl));
+			break;
+		case 'm':
+			chat_room_manage(ch, u, r, CHAT_SET_TYPE, plus ? "auditorium" : "normal",
+			                 mode_done, irc_async_begin(cl));
+			break;
+		case 's':
+			chat_room_manage(ch, u, r, CHAT_SET_PRIVACY, plus ? "secret" : "closed",
+			                 mode_done, irc_async_begin(cl));
+			break;
+		case 'i':
+			chat_room_manage(ch, u, r, CHAT_SET_PRIVACY, plus ? "closed" : "open",
+			                 mode_done, irc_async_begin(cl));
+			break;
+		case 'n':
+		case 't':
+			break; /* always on */
+		default: {
+			char c[2] = {*p, '\0'};
+
+			client_num(cl, ERR_UNKNOWNMODE, c);
+		}
+		}
+	}
+}
+
 static void chan_mode(struct client *cl, struct irc_msg *m)
 {
 	struct chat_room *r = chat_room_find(cl->irc->chat, m->params[0] + 1);
@@ -78,7 +144,11 @@ static void chan_mode(struct client *cl, struct irc_msg *m)
 		client_num(cl, RPL_ENDOFBANLIST, CHAN(r));
 		return;
 	}
-	client_num(cl, ERR_CHANOPRIVSNEEDED, CHAN(r));
+	if (!chat_can_manage(cl->irc->chat, cl->session->user, r)) {
+		client_num(cl, ERR_CHANOPRIVSNEEDED, CHAN(r));
+		return;
+	}
+	chan_mode_change(cl, r, m);
 }
 
 bool cmd_mode(struct client *cl, struct irc_msg *m)
