@@ -145,6 +145,16 @@ bool chat_can_create(const struct chat *ch, const struct chat_user *u, const cha
 	return rules_can_create(&rc, &ru, &res);
 }
 
+bool chat_invitations_on(const struct chat *ch, const struct chat_room *r)
+{
+	struct rules_category c;
+	struct rules_room rr;
+
+	category_of(ch, r, &c);
+	room_of(r, &rr);
+	return rules_invitations_on(&c, &rr);
+}
+
 bool chat_keeps_history(const struct chat *ch, const struct chat_room *r)
 {
 	struct rules_category c;

@@ -143,6 +143,9 @@ struct chat_sink {
 	/* who's roles in room changed (now: chat_is_manager/presenter). */
 	void (*roles)(void *ctx, struct chat_room *room, struct chat_user *who, bool was_manager,
 	              bool was_presenter);
+	/* who was invited into room (by inviter, "" = the system): tell who and the room. */
+	void (*invite)(void *ctx, struct chat_room *room, struct chat_user *who,
+	               const char *inviter);
 	/* room's privacy or type changed (from old_privacy / old_type). */
 	void (*settings)(void *ctx, struct chat_room *room, int old_privacy, int old_type);
 	/* who may no longer be connected (account removed or disabled). */
@@ -309,6 +312,8 @@ bool chat_is_manager(const struct chat *ch, const struct chat_user *u, const str
 bool chat_is_presenter(const struct chat *ch, const struct chat_user *u, const struct chat_room *r);
 /* Whether u may create rooms in the category (its creators, administrators). */
 bool chat_can_create(const struct chat *ch, const struct chat_user *u, const char *category);
+/* Whether adding a member to the room invites them (room inherit, category on). */
+bool chat_invitations_on(const struct chat *ch, const struct chat_room *r);
 /* Whether the room's category keeps history. */
 bool chat_keeps_history(const struct chat *ch, const struct chat_room *r);
 
@@ -347,6 +352,15 @@ typedef void (*chat_targets_cb)(int rc, const struct chat_target *t, size_t n, v
 void chat_history_targets(struct chat *ch, struct chat_user *u, int64_t after_ts, int64_t before_ts,
                           int limit, chat_targets_cb cb, void *arg);
 
+/* A list of names (valid during the call). */
+typedef void (*chat_list_cb)(int rc, const char *const *names, size_t n, void *arg);
+
+/*
+ * The invitations kept for u while offline, taken (delivered once):
+ * names are room names; valid during the call.
+ */
+void chat_invites_take(struct chat *ch, struct chat_user *u, chat_list_cb cb, void *arg);
+
 /* --- search (search.c) ------------------------------------------------------- */
 
 /*
@@ -383,8 +397,6 @@ enum chat_room_field {
 
 /* rc 0, or an error with a message for the user (valid during the call). */
 typedef void (*chat_manage_cb)(int rc, const char *msg, void *arg);
-/* A list of names (valid during the call). */
-typedef void (*chat_list_cb)(int rc, const char *const *names, size_t n, void *arg);
 
 /*
  * Change a room's setting or role list (managers and administrators). The

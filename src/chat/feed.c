@@ -7,8 +7,10 @@
  * anew, accounts disabled or removed disconnected.
  */
 #include "chat/chat_int.h"
+#include "chat/principal.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "store/store.h"
 
@@ -154,12 +156,72 @@ static void recheck_rooms(struct chat *ch, const char *category_key)
 	}
 }
 
+/* An invitation for someone offline: kept until their next login. */
+struct keep_op {
+	struct store_invite inv; /* what to keep */
+};
+
+static int keep_job(struct store_conn *c, void *arg)
+{
+	return store_invite_add(c, &((struct keep_op *)arg)->inv);
+}
+
+static void keep_done(int rc, void *arg)
+{
+	if (rc)
+		log_warn("chat", "an invitation could not be kept: %s", store_strerror(rc));
+	free(arg);
+}
+
+/*
+ * Accounts added to the member list are invited when the room's
+ * invitations are on: at once when online, else at their next login.
+ * Groups and "*" invite nobody by themselves.
+ */
+static void invite_added(struct chat *ch, struct chat_room *r, const char *old_members)
+{
+	struct ptrvec was = {0}, now = {0};
+
+	if (!chat_invitations_on(ch, r))
+		return;
+	principal_list_items(old_members, &was);
+	principal_list_items(r->member_list, &now);
+	for (size_t i = 0; i < now.n; i++) {
+		const char *p = now.v[i];
+		bool old = false;
+		struct chat_user *u;
+
+		for (size_t k = 0; k < was.n && !old; k++)
+			old = str_ieq(p, was.v[k]);
+		if (old || strcmp(p, "*") == 0 || strchr(p, ':'))
+			continue;
+		u = chat_user_find(ch, p);
+		if (u && u->account && ch->sink.invite) {
+			ch->sink.invite(ch->sink_ctx, r, u, "");
+		} else if (!u) {
+			struct keep_op *op = xcalloc(1, sizeof(*op));
+
+			str_copy(op->inv.account, p, sizeof(op->inv.account));
+			str_copy(op->inv.room, r->name, sizeof(op->inv.room));
+			op->inv.ts_ms = time_now_ms();
+			store_submit_write(ch->p.store, keep_job, keep_done, op);
+		}
+	}
+	for (size_t i = 0; i < was.n; i++)
+		free(was.v[i]);
+	for (size_t i = 0; i < now.n; i++)
+		free(now.v[i]);
+	ptrvec_free(&was);
+	ptrvec_free(&now);
+}
+
 static void apply_room(struct chat *ch, struct feed_item *it)
 {
 	struct chat_room *r = chat_room_find(ch, it->name);
 	struct roles_before *rb;
 	char old_topic[CHAT_TOPIC_MAX];
 	int old_privacy, old_type;
+	char *old_members;
 	size_t n;
 
 	if (!it->found) {
@@ -181,7 +243,10 @@ static void apply_room(struct chat *ch, struct feed_item *it)
 	str_copy(old_topic, r->topic, sizeof(old_topic));
 	old_privacy = r->privacy;
 	old_type = r->type;
+	old_members = xstrdup(r->member_list);
 	chat_room_apply(r, &it->room);
+	invite_added(ch, r, old_members);
+	free(old_members);
 	if ((old_privacy != r->privacy || old_type != r->type) && ch->sink.settings)
 		ch->sink.settings(ch->sink_ctx, r, old_privacy, old_type);
 	recheck(ch, r, rb, n);

@@ -307,3 +307,43 @@ void chat_following(struct chat *ch, struct chat_user *u, chat_list_cb cb, void 
 	op->arg = arg;
 	store_submit_read(ch->p.store, follow_job, follow_done, op);
 }
+
+/* --- invitations kept while offline ------------------------------------------------ */
+
+struct invites_op {
+	char account[CHAT_NAME_MAX]; /* whose */
+	struct store_invite *inv;    /* taken on the thread */
+	size_t n;                    /* how many */
+	chat_list_cb cb;             /* caller's completion */
+	void *arg;                   /* its argument */
+};
+
+static int invites_job(struct store_conn *c, void *arg)
+{
+	struct invites_op *op = arg;
+
+	return store_invite_take(c, op->account, &op->inv, &op->n);
+}
+
+static void invites_done(int rc, void *arg)
+{
+	struct invites_op *op = arg;
+	const char **names = xcalloc(op->n + 1, sizeof(*names));
+
+	for (size_t i = 0; rc == 0 && i < op->n; i++)
+		names[i] = op->inv[i].room;
+	op->cb(rc ? CHAT_ESTORE : 0, names, rc ? 0 : op->n, op->arg);
+	free(names);
+	free(op->inv);
+	free(op);
+}
+
+void chat_invites_take(struct chat *ch, struct chat_user *u, chat_list_cb cb, void *arg)
+{
+	struct invites_op *op = xcalloc(1, sizeof(*op));
+
+	str_copy(op->account, u->name, sizeof(op->account));
+	op->cb = cb;
+	op->arg = arg;
+	store_submit_write(ch->p.store, invites_job, invites_done, op);
+}

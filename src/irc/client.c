@@ -224,8 +224,10 @@ static void register_finish(struct client *cl, const char *name, bool account, b
 	/* A second session of a user already in rooms is shown them. */
 	for (size_t i = 0; i < s->user->rooms.n; i++)
 		join_burst(cl, s->user->rooms.v[i]);
-	if (account)
+	if (account) {
 		join_followed(cl);
+		deliver_invites(cl);
+	}
 }
 
 /* A guest may not take the name of an account, online or not. */

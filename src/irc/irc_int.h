@@ -282,6 +282,13 @@ static inline bool client_has_chathistory(const struct client *cl)
 	return (cl->caps & (CAPBIT(CAP_CHATHISTORY) | CAPBIT(CAP_DRAFT_CHATHISTORY))) != 0;
 }
 
+/* An INVITE line for who into r, from source. */
+void invite_line(struct client *cl, const char *source, const struct chat_user *who,
+                 const struct chat_room *r);
+
+/* Deliver the invitations kept while the account was offline (at login). */
+void deliver_invites(struct client *cl);
+
 /* Join the rooms the client's account follows (at login). */
 void join_followed(struct client *cl);
 

@@ -321,6 +321,21 @@ static void topic(void *ctx, struct chat_room *r)
 	}
 }
 
+void invite_line(struct client *cl, const char *source, const struct chat_user *who,
+                 const struct chat_room *r)
+{
+	struct irc_out o;
+
+	irc_out_init(&o);
+	client_base_tags(cl, &o, 0);
+	irc_out_source(&o, source);
+	irc_out_cmd(&o, "INVITE");
+	irc_out_param(&o, who->name);
+	irc_out_param(&o, CHAN(r));
+	irc_out_end(&o);
+	client_send_out(cl, &o);
+}
+
 static void kick(void *ctx, struct chat_room *r, struct chat_user *who, const char *reason)
 {
 	struct irc *irc = ctx;
@@ -387,6 +402,26 @@ static void roles(void *ctx, struct chat_room *r, struct chat_user *who, bool wa
 	}
 }
 
+/* INVITE to who's connections; invite-notify to the room's members with the cap. */
+static void invite(void *ctx, struct chat_room *r, struct chat_user *who, const char *inviter)
+{
+	struct irc *irc = ctx;
+	const char *src = inviter && *inviter ? inviter : irc->cfg.server_name;
+
+	for (size_t i = 0; i < r->members.n; i++) {
+		struct chat_user *u = r->members.v[i];
+
+		for (size_t k = 0; k < u->sessions.n; k++) {
+			struct client *cl = session_client(u->sessions.v[k]);
+
+			if (client_has(cl, CAP_INVITE_NOTIFY))
+				invite_line(cl, src, who, r);
+		}
+	}
+	for (size_t k = 0; k < who->sessions.n; k++)
+		invite_line(session_client(who->sessions.v[k]), src, who, r);
+}
+
 /* The room's channel modes changed: "+m-s" style, as a server MODE. */
 static void settings(void *ctx, struct chat_room *r, int old_privacy, int old_type)
 {
@@ -447,4 +482,5 @@ const struct chat_sink irc_sink = {
     .roles = roles,
     .kill = kill,
     .settings = settings,
+    .invite = invite,
 };

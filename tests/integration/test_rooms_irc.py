@@ -417,3 +417,29 @@ def test_search_scope_words_phrase_case_and_more(srv):
     notes = service(bob, "search release", until="result")
     assert any("release notes drafted" in t for t in notes)
     assert not any("secret" in t for t in notes)
+
+
+def test_invitations_online_and_kept_for_offline_members(srv):
+    srv.ctl("room", "add", "inv", "--category", "eng", "--members", "alice", "--managers",
+            "alice")
+    alice = srv.client("alice", caps=("invite-notify",))
+    bob = srv.client("bob")
+    alice.join("#inv")
+    assert "updated" in service(alice, "members add #inv bob carol")[0]
+    m = bob.expect(lambda m: m.command == "INVITE", timeout=3)
+    assert m.params == ["bob", "#inv"]
+    alice.expect(lambda m: m.command == "INVITE" and m.params == ["bob", "#inv"])
+    # carol was offline: the invitation waits for her next login, once.
+    carol = srv.connect(name="carol")
+    carol.register("carol", srv.passwords["carol"])
+    m = carol.expect(lambda m: m.command == "INVITE", timeout=3)
+    assert m.params == ["carol", "#inv"]
+    carol.close()
+    carol2 = srv.connect(name="carol2")
+    carol2.register("carol", srv.passwords["carol"])
+    carol2.expect_nothing(lambda m: m.command == "INVITE", timeout=1.0)
+    # Invitations off for the room: nobody is invited.
+    srv.ctl("room", "set", "inv", "--invitations", "off")
+    time.sleep(1.0)
+    service(alice, "members add #inv dave")
+    assert join_result(bob, "#inv") == "366"

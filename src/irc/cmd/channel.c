@@ -298,6 +298,30 @@ static void followed(int rc, const char *const *names, size_t n, void *arg)
 	join_release(req);
 }
 
+/* Invitations kept while the account was offline, delivered once. */
+static void kept_invites(int rc, const char *const *names, size_t n, void *arg)
+{
+	struct irc_async *a = arg;
+	struct client *cl = client_from_arg(a->irc, a->arg);
+
+	for (size_t i = 0; cl && cl->session && rc == 0 && i < n; i++) {
+		struct chat_room *r = chat_room_find(cl->irc->chat, names[i]);
+
+		if (r && client_can_find(cl, r))
+			invite_line(cl, cl->irc->cfg.server_name, cl->session->user, r);
+	}
+	free(a);
+}
+
+void deliver_invites(struct client *cl)
+{
+	struct irc_async *a = xcalloc(1, sizeof(*a));
+
+	a->irc = cl->irc;
+	a->arg = CLIENT_ARG(cl);
+	chat_invites_take(cl->irc->chat, cl->session->user, kept_invites, a);
+}
+
 void join_followed(struct client *cl)
 {
 	struct irc_async *a = xcalloc(1, sizeof(*a));
