@@ -12,10 +12,11 @@ SANBUILD   ?= build-san
 PYTHON     ?= /usr/bin/python3
 DEB_PKGS   := build-essential meson ninja-build pkg-config libevent-dev libssl-dev \
               libsqlite3-dev sqlite3 libsodium-dev libxml2-dev libjansson-dev libinih-dev \
-              libcmocka-dev python3-pytest clang-format openssl weechat-headless tmux ii irssi
+              libcmocka-dev python3-pytest clang-format openssl weechat-headless tmux ii irssi \
+              clang libclang-rt-14-dev
 C_SOURCES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src tests bench -name '*.[ch]')
 
-.PHONY: all build run check unit integration format-check format deps bench clean
+.PHONY: all build run check unit integration format-check format deps bench clean fuzz fuzz-regress
 
 all: build
 
@@ -49,7 +50,7 @@ integration: $(SANBUILD)/build.ninja
 	ninja -C $(SANBUILD)
 	PCHAT_BUILD=$(abspath $(SANBUILD)) $(PYTHON) -m pytest -q tests/integration
 
-check: format-check unit integration
+check: format-check unit integration fuzz-regress
 
 format-check: | deps
 	@bad=""; for f in $(C_SOURCES); do \
@@ -66,3 +67,15 @@ bench: build
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD)
+
+# libFuzzer targets (tests/fuzz/README.md): clang, outside the Meson build.
+FUZZBUILD    ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+fuzz: | deps
+	tests/fuzz/build.sh $(FUZZBUILD)
+	tests/fuzz/run.sh $(FUZZBUILD) $(FUZZ_SECONDS)
+
+fuzz-regress: | deps
+	tests/fuzz/build.sh $(FUZZBUILD)
+	tests/fuzz/regress.sh $(FUZZBUILD)
