@@ -196,9 +196,11 @@ static void cfg_fail(struct cfg_parse *ps, const char *fmt, ...)
 	size_t len = 0;
 	va_list ap;
 
-	if (ps->failed || ps->errlen == 0)
+	if (ps->failed)
 		return;
-	ps->failed = true;
+	ps->failed = true; /* a failure even when the caller gave no room for the message */
+	if (ps->errlen == 0)
+		return;
 	str_appendf(ps->err, ps->errlen, &len, "%s:%d: ", ps->path, ps->line);
 	va_start(ap, fmt);
 	vsnprintf(ps->err + len, ps->errlen - len, fmt, ap);
