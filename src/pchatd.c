@@ -62,7 +62,7 @@ static const char usage_text[] =
     "    With no arguments pchatd runs on its embedded default: data (SQLite)\n"
     "    in ./pchat-data, plain IRC on 127.0.0.1:6667 and TLS on 127.0.0.1:6697\n"
     "    with a self-signed certificate generated into the data directory.\n"
-    "    The first start on an empty data directory creates the administrator\n"
+    "    The first start on a database without any administrator creates the administrator\n"
     "    account 'admin' and writes its password to DATA_DIR/admin.password.\n"
     "    Flags override the configuration file.\n"
     "\n"
@@ -179,7 +179,7 @@ static void limits_from(const struct config *cfg, struct net_limits *lim)
 	lim->ping_timeout = cfg->ping_timeout;
 }
 
-/* The first start on an empty database: an administrator with a random password. */
+/* A database without an administrator (new, or filled by pchatctl first) gets `admin`. */
 static int bootstrap_admin(struct server *srv)
 {
 	struct store_conn *c = store_direct(srv->store);
@@ -189,13 +189,24 @@ static int bootstrap_admin(struct server *srv)
 	size_t n = 0;
 	int fd, rc;
 
+	bool have_admin = false, name_taken = false;
+
 	if (store_account_list(c, &all, &n) != 0)
 		return -1;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		have_admin = have_admin || all[i].admin;
+		name_taken = name_taken || str_ieq(all[i].name, "admin");
 		store_account_free(&all[i]);
+	}
 	free(all);
-	if (n > 0)
+	/* A database without any administrator (new, or made by pchatctl) gets one. */
+	if (have_admin)
 		return 0;
+	if (name_taken) {
+		log_warn("pchatd", "no administrator account; 'admin' is taken: make one with "
+		                   "'pchatctl user set NAME --admin yes'");
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(pw) - 1; i++)
 		pw[i] =
 		    "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"[randombytes_uniform(

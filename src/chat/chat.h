@@ -146,6 +146,8 @@ struct chat_sink {
 	/* who was invited into room (by inviter, "" = the system): tell who and the room. */
 	void (*invite)(void *ctx, struct chat_room *room, struct chat_user *who,
 	               const char *inviter);
+	/* a message of room was removed or replaced by an administrator. */
+	void (*redact)(void *ctx, struct chat_room *room, const char *msgid);
 	/* room's privacy or type changed (from old_privacy / old_type). */
 	void (*settings)(void *ctx, struct chat_room *room, int old_privacy, int old_type);
 	/* who may no longer be connected (account removed or disabled). */
@@ -352,6 +354,9 @@ typedef void (*chat_targets_cb)(int rc, const struct chat_target *t, size_t n, v
 void chat_history_targets(struct chat *ch, struct chat_user *u, int64_t after_ts, int64_t before_ts,
                           int limit, chat_targets_cb cb, void *arg);
 
+/* rc 0, or an error with a message for the user (valid during the call). */
+typedef void (*chat_manage_cb)(int rc, const char *msg, void *arg);
+
 /* A list of names (valid during the call). */
 typedef void (*chat_list_cb)(int rc, const char *const *names, size_t n, void *arg);
 
@@ -360,6 +365,15 @@ typedef void (*chat_list_cb)(int rc, const char *const *names, size_t n, void *a
  * names are room names; valid during the call.
  */
 void chat_invites_take(struct chat *ch, struct chat_user *u, chat_list_cb cb, void *arg);
+
+/*
+ * Remove one message of a room (administrators only: end users cannot
+ * delete messages, SPEC §3): CHAT_EDENIED, CHAT_ENOROOM (unknown msgid or a
+ * private message), or 0; every client with message-redaction learns it
+ * through the change feed.
+ */
+void chat_redact(struct chat *ch, struct chat_user *u, const char *msgid, chat_manage_cb cb,
+                 void *arg);
 
 /* --- search (search.c) ------------------------------------------------------- */
 
@@ -394,9 +408,6 @@ enum chat_room_field {
 	CHAT_EDIT_MANAGERS,   /* likewise */
 	CHAT_EDIT_PRESENTERS, /* likewise */
 };
-
-/* rc 0, or an error with a message for the user (valid during the call). */
-typedef void (*chat_manage_cb)(int rc, const char *msg, void *arg);
 
 /*
  * Change a room's setting or role list (managers and administrators). The

@@ -30,6 +30,7 @@ struct feed_item {
 	struct store_category cat; /* kind "category" */
 	struct store_group group;  /* kind "group" */
 	struct store_account acct; /* kind "account" */
+	struct store_msg msg;      /* kind "message" (name = msgid): redacted */
 };
 
 struct feed_op {
@@ -60,6 +61,8 @@ static int fetch(struct store_conn *c, struct feed_item *it)
 		rc = store_group_get(c, it->name, &it->group);
 	else if (strcmp(it->kind, "account") == 0)
 		rc = store_account_get(c, it->name, &it->acct);
+	else if (strcmp(it->kind, "message") == 0)
+		rc = store_msg_by_msgid(c, it->name, &it->msg);
 	it->found = rc == 0;
 	return rc == STORE_ENOTFOUND ? 0 : rc;
 }
@@ -289,6 +292,14 @@ static void apply(struct chat *ch, struct feed_item *it)
 		recheck_rooms(ch, NULL);
 	} else if (strcmp(it->kind, "account") == 0) {
 		apply_account(ch, it);
+	} else if (strcmp(it->kind, "message") == 0 && it->found && it->msg.room_id) {
+		struct map_entry *e;
+		size_t i;
+
+		for (e = map_first(&ch->rooms, &i); e; e = map_next(&ch->rooms, e, &i))
+			if (((struct chat_room *)e->value)->id == it->msg.room_id &&
+			    ch->sink.redact)
+				ch->sink.redact(ch->sink_ctx, e->value, it->name);
 	}
 }
 
@@ -299,6 +310,7 @@ static void feed_op_free(struct feed_op *op)
 		store_category_free(&op->items[i].cat);
 		store_group_free(&op->items[i].group);
 		store_account_free(&op->items[i].acct);
+		store_msg_free(&op->items[i].msg);
 	}
 	free(op->items);
 	free(op);

@@ -347,3 +347,67 @@ void chat_invites_take(struct chat *ch, struct chat_user *u, chat_list_cb cb, vo
 	op->arg = arg;
 	store_submit_write(ch->p.store, invites_job, invites_done, op);
 }
+
+/* --- redaction by an administrator ---------------------------------------------------- */
+
+struct redact_op {
+	char msgid[32];    /* which message */
+	chat_manage_cb cb; /* caller's completion */
+	void *arg;         /* its argument */
+};
+
+static int redact_job(struct store_conn *c, void *arg)
+{
+	struct redact_op *op = arg;
+	struct store_msg m = {0}, *out = NULL;
+	struct store_msg_filter f;
+	size_t n = 0;
+	int rc = store_msg_by_msgid(c, op->msgid, &m);
+
+	if (rc == 0 && (m.room_id == 0 || m.redacted == 1))
+		rc = STORE_ENOTFOUND; /* private messages are not administered */
+	if (rc == 0) {
+		memset(&f, 0, sizeof(f));
+		f.room_id = m.room_id;
+		f.sender = m.sender;
+		f.from_ts = f.to_ts = m.ts_ms;
+		f.msgid = op->msgid;
+		rc = store_msg_redact(c, &f, NULL, &out, &n);
+	}
+	if (rc == 0 && n == 0)
+		rc = STORE_ENOTFOUND;
+	if (rc == 0)
+		rc = store_change_add(c, "message", op->msgid);
+	for (size_t i = 0; i < n; i++)
+		store_msg_free(&out[i]);
+	free(out);
+	store_msg_free(&m);
+	return rc;
+}
+
+static void redact_done(int rc, void *arg)
+{
+	struct redact_op *op = arg;
+
+	op->cb(rc == STORE_ENOTFOUND ? CHAT_ENOROOM
+	       : rc                  ? CHAT_ESTORE
+	                             : 0,
+	       rc == STORE_ENOTFOUND ? "no such message in a room" : NULL, op->arg);
+	free(op);
+}
+
+void chat_redact(struct chat *ch, struct chat_user *u, const char *msgid, chat_manage_cb cb,
+                 void *arg)
+{
+	struct redact_op *op;
+
+	if (!u->admin) {
+		cb(CHAT_EDENIED, "only administrators remove messages", arg);
+		return;
+	}
+	op = xcalloc(1, sizeof(*op));
+	str_copy(op->msgid, msgid, sizeof(op->msgid));
+	op->cb = cb;
+	op->arg = arg;
+	store_submit_write(ch->p.store, redact_job, redact_done, op);
+}

@@ -44,6 +44,7 @@ static const struct irc_cmd commands[] = {
     {"ISON", cmd_ison, 1, -1, REG, 0},
     {"CHATHISTORY", cmd_chathistory, 2, 6, REG, 0},
     {"SEARCH", cmd_search, 1, 1, REG, 0},
+    {"REDACT", cmd_redact, 2, 3, REG, 0},
 };
 
 static const struct irc_cmd *lookup(const char *name)

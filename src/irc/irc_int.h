@@ -38,6 +38,7 @@ struct scram;
 	X(CAP_MULTI_PREFIX, "multi-prefix")                                                        \
 	X(CAP_SASL, "sasl")                                                                        \
 	X(CAP_SERVER_TIME, "server-time")                                                          \
+	X(CAP_REDACTION, "draft/message-redaction")                                                \
 	X(CAP_SETNAME, "setname")                                                                  \
 	X(CAP_SEARCH, "soju.im/search")                                                            \
 	X(CAP_STANDARD_REPLIES, "standard-replies")                                                \
@@ -335,7 +336,8 @@ static inline const char *chan_name(const struct chat_room *r, char *buf)
 	X(userhost)                                                                                \
 	X(ison)                                                                                    \
 	X(chathistory)                                                                             \
-	X(search)
+	X(search)                                                                                  \
+	X(redact)
 #define X(h) bool cmd_##h(struct client *cl, struct irc_msg *m);
 IRC_HANDLERS(X)
 #undef X

@@ -422,6 +422,33 @@ static void invite(void *ctx, struct chat_room *r, struct chat_user *who, const 
 		invite_line(session_client(who->sessions.v[k]), src, who, r);
 }
 
+/* draft/message-redaction: the room's clients with the cap forget the message. */
+static void redact(void *ctx, struct chat_room *r, const char *msgid)
+{
+	struct irc *irc = ctx;
+
+	for (size_t i = 0; i < r->members.n; i++) {
+		struct chat_user *u = r->members.v[i];
+
+		for (size_t k = 0; k < u->sessions.n; k++) {
+			struct client *cl = session_client(u->sessions.v[k]);
+			struct irc_out o;
+
+			if (!client_has(cl, CAP_REDACTION))
+				continue;
+			irc_out_init(&o);
+			client_base_tags(cl, &o, 0);
+			irc_out_source(&o, irc->cfg.server_name);
+			irc_out_cmd(&o, "REDACT");
+			irc_out_param(&o, CHAN(r));
+			irc_out_param(&o, msgid);
+			irc_out_trailing(&o, "This message was removed by an administrator.");
+			irc_out_end(&o);
+			client_send_out(cl, &o);
+		}
+	}
+}
+
 /* The room's channel modes changed: "+m-s" style, as a server MODE. */
 static void settings(void *ctx, struct chat_room *r, int old_privacy, int old_type)
 {
@@ -483,4 +510,5 @@ const struct chat_sink irc_sink = {
     .kill = kill,
     .settings = settings,
     .invite = invite,
+    .redact = redact,
 };

@@ -392,6 +392,7 @@ struct store_msg_filter {
 	const char *text;    /* NULL = any text */
 	int match;           /* enum store_match, for text */
 	bool case_sensitive; /* for text */
+	const char *msgid;   /* only this message, or NULL */
 };
 int store_msg_redact(struct store_conn *c, const struct store_msg_filter *f,
                      const char *replacement, struct store_msg **out, size_t *n);

@@ -212,9 +212,9 @@ class Server:
 
 
 ALL_CAPS = ("account-notify", "account-tag", "away-notify", "batch", "cap-notify",
-            "chathistory", "draft/chathistory", "echo-message", "extended-join", "invite-notify", "labeled-response",
+            "chathistory", "draft/chathistory", "draft/message-redaction", "echo-message", "extended-join", "invite-notify", "labeled-response",
             "message-tags", "multi-prefix", "server-time", "setname", "standard-replies",
-            "userhost-in-names")
+            "soju.im/search", "userhost-in-names")
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

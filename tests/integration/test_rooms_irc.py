@@ -443,3 +443,34 @@ def test_invitations_online_and_kept_for_offline_members(srv):
     time.sleep(1.0)
     service(alice, "members add #inv dave")
     assert join_result(bob, "#inv") == "366"
+
+
+def test_redaction_by_administrators_only(srv):
+    srv.ctl("room", "add", "red", "--category", "eng", "--privacy", "open")
+    srv.ctl("category", "set", "eng", "--allowed", "+admin")
+    admin_pw = open(srv.data_dir + "/admin.password").read().strip()
+    caps = ("draft/message-redaction", "echo-message", "message-tags")
+    alice = srv.client("alice", caps=caps)
+    bob = srv.client("bob", caps=caps)
+    time.sleep(1.0)
+    admin = srv.connect(name="admin")
+    admin.register("admin", admin_pw, caps=caps)
+    for c in (alice, bob, admin):
+        c.join("#red")
+    alice.send("PRIVMSG #red :oops, a password")
+    mid = alice.expect(lambda m: m.command == "PRIVMSG").tags["msgid"]
+    bob.expect(lambda m: m.command == "PRIVMSG")
+    bob.send("REDACT #red %s :spam" % mid)
+    f = bob.expect(lambda m: m.command == "FAIL")
+    assert f.params[:2] == ["REDACT", "REDACT_FORBIDDEN"]
+    admin.send("REDACT #red %s" % mid)
+    for c in (alice, bob):
+        r = c.expect(lambda m: m.command == "REDACT", timeout=3)
+        assert r.params[:2] == ["#red", mid]
+    assert "oops, a password" not in [h["text"] for h in srv.history("red")]
+    # pchatctl content administration reaches live clients the same way
+    alice.send("PRIVMSG #red :second slip")
+    mid2 = alice.expect(lambda m: m.command == "PRIVMSG").tags["msgid"]
+    srv.ctl("message", "remove", "--room", "red", "--text", "slip")
+    r = bob.expect(lambda m: m.command == "REDACT", timeout=3)
+    assert r.params[1] == mid2

@@ -139,3 +139,41 @@ bool cmd_tagmsg(struct client *cl, struct irc_msg *m)
 {
 	return message(cl, m, CHAT_TAGMSG);
 }
+
+/* --- REDACT (draft/message-redaction) --------------------------------------------- */
+
+static void redacted(int rc, const char *msg, void *arg)
+{
+	struct irc_async *a = arg;
+	struct client *cl = irc_async_resume(a);
+
+	if (cl && rc == CHAT_ENOROOM)
+		client_fail(cl, "REDACT", "UNKNOWN_MSGID", NULL, msg ? msg : "no such message");
+	else if (cl && rc)
+		client_fail(cl, "REDACT", "TEMPORARILY_UNAVAILABLE", NULL,
+		            "The message could not be removed; try again");
+	irc_async_end(a, cl);
+}
+
+/*
+ * Only administrators remove messages (SPEC §3: end users cannot delete
+ * them). The removal reaches the room's clients through the change feed.
+ */
+bool cmd_redact(struct client *cl, struct irc_msg *m)
+{
+	if (!cl->session->user->admin) {
+		struct irc_out o;
+
+		client_start_server_line(cl, &o, "FAIL");
+		irc_out_param(&o, "REDACT");
+		irc_out_param(&o, "REDACT_FORBIDDEN");
+		irc_out_param(&o, m->params[0]);
+		irc_out_param(&o, m->params[1]);
+		irc_out_trailing(&o, "Messages are removed only by administrators");
+		irc_out_end(&o);
+		client_send_out(cl, &o);
+		return true;
+	}
+	chat_redact(cl->irc->chat, cl->session->user, m->params[1], redacted, irc_async_begin(cl));
+	return true;
+}

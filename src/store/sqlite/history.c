@@ -405,6 +405,20 @@ static void redact_filter(const struct store_msg_filter *f, struct store_msg *v,
 	*n = kept;
 }
 
+/* Keep only the candidate with this msgid; *n shrinks. */
+static void redact_only(const char *msgid, struct store_msg *v, size_t *n)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp(v[i].msgid, msgid) != 0)
+			store_msg_free(&v[i]);
+		else
+			v[kept++] = v[i];
+	}
+	*n = kept;
+}
+
 static int redact_locked(struct sq_conn *sc, void *arg)
 {
 	struct redact_arg *ra = arg;
@@ -420,6 +434,8 @@ static int redact_locked(struct sq_conn *sc, void *arg)
 		rc = redact_candidates(sc, f, fts, ra->out, ra->n);
 	if (rc == 0 && !any && f->case_sensitive)
 		redact_filter(f, *ra->out, ra->n);
+	if (rc == 0 && f->msgid)
+		redact_only(f->msgid, *ra->out, ra->n);
 	for (size_t i = 0; rc == 0 && i < *ra->n; i++)
 		rc = redact_one(sc, set, &(*ra->out)[i], ra->replacement);
 	free(fts);
