@@ -375,6 +375,17 @@ void chat_invites_take(struct chat *ch, struct chat_user *u, chat_list_cb cb, vo
 void chat_redact(struct chat *ch, struct chat_user *u, const char *msgid, chat_manage_cb cb,
                  void *arg);
 
+/*
+ * Read markers (draft/read-marker): the time up to which u has read target
+ * ("#room" or an account), kept per account so every device agrees. Set
+ * only ever moves forward; cb gets the marker in force (0 = none).
+ */
+typedef void (*chat_marker_cb)(int rc, int64_t ts_ms, void *arg);
+void chat_marker_get(struct chat *ch, struct chat_user *u, const char *target, chat_marker_cb cb,
+                     void *arg);
+void chat_marker_set(struct chat *ch, struct chat_user *u, const char *target, int64_t ts_ms,
+                     chat_marker_cb cb, void *arg);
+
 /* --- search (search.c) ------------------------------------------------------- */
 
 /*

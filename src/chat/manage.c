@@ -411,3 +411,65 @@ void chat_redact(struct chat *ch, struct chat_user *u, const char *msgid, chat_m
 	op->arg = arg;
 	store_submit_write(ch->p.store, redact_job, redact_done, op);
 }
+
+/* --- read markers ---------------------------------------------------------------------- */
+
+struct marker_op {
+	char account[CHAT_NAME_MAX];    /* whose */
+	char target[CHAT_NAME_MAX + 1]; /* "#room" or account */
+	int64_t ts;                     /* to set (0: only read), then the one in force */
+	chat_marker_cb cb;              /* caller's completion */
+	void *arg;                      /* its argument */
+};
+
+static int marker_job(struct store_conn *c, void *arg)
+{
+	struct marker_op *op = arg;
+	int rc = 0;
+
+	if (op->ts > 0)
+		rc = store_marker_set(c, op->account, op->target, op->ts);
+	if (rc == 0)
+		rc = store_marker_get(c, op->account, op->target, &op->ts);
+	if (rc == STORE_ENOTFOUND) {
+		op->ts = 0;
+		rc = 0;
+	}
+	return rc;
+}
+
+static void marker_done(int rc, void *arg)
+{
+	struct marker_op *op = arg;
+
+	op->cb(rc ? CHAT_ESTORE : 0, rc ? 0 : op->ts, op->arg);
+	free(op);
+}
+
+static void marker_submit(struct chat *ch, struct chat_user *u, const char *target, int64_t ts,
+                          chat_marker_cb cb, void *arg)
+{
+	struct marker_op *op = xcalloc(1, sizeof(*op));
+
+	str_copy(op->account, u->name, sizeof(op->account));
+	str_lower(op->target, target, sizeof(op->target));
+	op->ts = ts;
+	op->cb = cb;
+	op->arg = arg;
+	if (ts > 0)
+		store_submit_write(ch->p.store, marker_job, marker_done, op);
+	else
+		store_submit_read(ch->p.store, marker_job, marker_done, op);
+}
+
+void chat_marker_get(struct chat *ch, struct chat_user *u, const char *target, chat_marker_cb cb,
+                     void *arg)
+{
+	marker_submit(ch, u, target, 0, cb, arg);
+}
+
+void chat_marker_set(struct chat *ch, struct chat_user *u, const char *target, int64_t ts_ms,
+                     chat_marker_cb cb, void *arg)
+{
+	marker_submit(ch, u, target, ts_ms > 0 ? ts_ms : 1, cb, arg);
+}

@@ -45,6 +45,7 @@ static const struct irc_cmd commands[] = {
     {"CHATHISTORY", cmd_chathistory, 2, 6, REG, 0},
     {"SEARCH", cmd_search, 1, 1, REG, 0},
     {"REDACT", cmd_redact, 2, 3, REG, 0},
+    {"MARKREAD", cmd_markread, 1, 2, REG, 0},
 };
 
 static const struct irc_cmd *lookup(const char *name)

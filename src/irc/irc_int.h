@@ -38,6 +38,7 @@ struct scram;
 	X(CAP_MULTI_PREFIX, "multi-prefix")                                                        \
 	X(CAP_SASL, "sasl")                                                                        \
 	X(CAP_SERVER_TIME, "server-time")                                                          \
+	X(CAP_READ_MARKER, "draft/read-marker")                                                    \
 	X(CAP_REDACTION, "draft/message-redaction")                                                \
 	X(CAP_SETNAME, "setname")                                                                  \
 	X(CAP_SEARCH, "soju.im/search")                                                            \
@@ -287,6 +288,9 @@ static inline bool client_has_chathistory(const struct client *cl)
 void invite_line(struct client *cl, const char *source, const struct chat_user *who,
                  const struct chat_room *r);
 
+/* Send the room's read marker after JOIN (draft/read-marker). */
+void markread_after_join(struct client *cl, struct chat_room *r);
+
 /* Deliver the invitations kept while the account was offline (at login). */
 void deliver_invites(struct client *cl);
 
@@ -337,7 +341,8 @@ static inline const char *chan_name(const struct chat_room *r, char *buf)
 	X(ison)                                                                                    \
 	X(chathistory)                                                                             \
 	X(search)                                                                                  \
-	X(redact)
+	X(redact)                                                                                  \
+	X(markread)
 #define X(h) bool cmd_##h(struct client *cl, struct irc_msg *m);
 IRC_HANDLERS(X)
 #undef X

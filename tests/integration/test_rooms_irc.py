@@ -474,3 +474,28 @@ def test_redaction_by_administrators_only(srv):
     srv.ctl("message", "remove", "--room", "red", "--text", "slip")
     r = bob.expect(lambda m: m.command == "REDACT", timeout=3)
     assert r.params[1] == mid2
+
+
+def test_read_markers_shared_by_devices_and_forward_only(srv):
+    srv.ctl("room", "add", "rm", "--category", "eng", "--privacy", "open")
+    caps = ("draft/read-marker", "server-time")
+    phone = srv.client("alice", caps=caps)
+    laptop = srv.connect(name="laptop")
+    laptop.register("alice", srv.passwords["alice"], caps=caps)
+    lines = phone.join("#rm")
+    m = phone.expect(lambda m: m.command == "MARKREAD")
+    assert m.params == ["#rm", "*"]
+    phone.send("MARKREAD #rm timestamp=2026-01-02T03:04:05.678Z")
+    for c in (phone, laptop):
+        m = c.expect(lambda m: m.command == "MARKREAD" and m.params[1] != "*", timeout=3)
+        assert m.params == ["#rm", "timestamp=2026-01-02T03:04:05.678Z"]
+    phone.send("MARKREAD #rm timestamp=2025-01-01T00:00:00.000Z")  # older: stays
+    m = phone.expect(lambda m: m.command == "MARKREAD")
+    assert m.params[1] == "timestamp=2026-01-02T03:04:05.678Z"
+    laptop.send("MARKREAD #rm")
+    m = laptop.expect(lambda m: m.command == "MARKREAD")
+    assert m.params[1] == "timestamp=2026-01-02T03:04:05.678Z"
+    phone.send("MARKREAD #rm timestamp=bogus")
+    assert phone.expect(lambda m: m.command == "FAIL").params[:2] == ["MARKREAD", "INVALID_PARAMS"]
+    phone.send("MARKREAD #nosuch")
+    assert phone.expect(lambda m: m.command == "FAIL").params[:2] == ["MARKREAD", "INVALID_TARGET"]

@@ -120,6 +120,7 @@ void join_burst(struct client *cl, struct chat_room *r)
 	client_send_out(cl, &o);
 	topic_send(cl, r, false);
 	names_send(cl, r);
+	markread_after_join(cl, r);
 }
 
 /* --- JOIN ------------------------------------------------------------------------ */
