@@ -499,3 +499,15 @@ def test_read_markers_shared_by_devices_and_forward_only(srv):
     assert phone.expect(lambda m: m.command == "FAIL").params[:2] == ["MARKREAD", "INVALID_PARAMS"]
     phone.send("MARKREAD #nosuch")
     assert phone.expect(lambda m: m.command == "FAIL").params[:2] == ["MARKREAD", "INVALID_TARGET"]
+
+
+def test_alerts_are_kept_and_replayed(talk):
+    srv, alice, ids = talk
+    bob = srv.client("bob", caps=CH_CAPS)
+    bob.join("#log")
+    alice.send("@+pchat/alert=high PRIVMSG #log :Site down")
+    m = bob.expect(lambda m: m.command == "PRIVMSG" and m.params[-1] == "Site down")
+    assert m.tags.get("+pchat/alert") == "high"
+    lines = history_batch(bob, "CHATHISTORY LATEST #log * 1")
+    got = [m for m in lines if m.command == "PRIVMSG" and "batch" in m.tags]
+    assert got[0].params[-1] == "Site down" and got[0].tags.get("+pchat/alert") == "high"
