@@ -148,6 +148,8 @@ void chat_logout(struct chat *ch, struct chat_session *s, const char *reason)
 	/* Tell first (the sink walks u->rooms), then forget. */
 	if (ch->sink.quit)
 		ch->sink.quit(ch->sink_ctx, u, reason);
+	for (size_t i = 0; i < u->rooms.n; i++)
+		chat_event(ch, u->rooms.v[i], u->name, CHAT_EV_PART, reason);
 	while (u->rooms.n > 0)
 		leave_room(ch, u->rooms.v[u->rooms.n - 1], u);
 	map_del(&ch->users, u->key);
@@ -251,6 +253,7 @@ static void join_loaded(struct chat *ch, struct chat_session *s, struct chat_roo
 	ptrvec_push(&r->members, u);
 	ptrvec_push(&u->rooms, r);
 	chat_room_count(ch, r);
+	chat_event(ch, r, u->name, CHAT_EV_JOIN, NULL);
 	if (ch->sink.join)
 		ch->sink.join(ch->sink_ctx, r, u);
 	cb(0, r, arg);
@@ -325,6 +328,7 @@ int chat_part(struct chat *ch, struct chat_user *u, struct chat_room *room, cons
 	/* Tell while u is still a member, so u's sessions get their PART. */
 	if (ch->sink.part)
 		ch->sink.part(ch->sink_ctx, room, u, reason);
+	chat_event(ch, room, u->name, CHAT_EV_PART, reason);
 	leave_room(ch, room, u);
 	return 0;
 }
@@ -366,6 +370,7 @@ static void topic_done(int rc, void *arg)
 		str_copy(r->topic, op->topic, sizeof(r->topic));
 		str_copy(r->topic_by, op->by, sizeof(r->topic_by));
 		r->topic_ms = time_now_ms();
+		chat_event(op->ch, r, op->by, CHAT_EV_TOPIC, op->topic);
 		if (op->ch->sink.topic)
 			op->ch->sink.topic(op->ch->sink_ctx, r);
 	}

@@ -101,10 +101,20 @@ struct chat_session {
 };
 
 enum chat_msg_kind {
-	CHAT_PRIVMSG, /* a normal message */
-	CHAT_NOTICE,  /* a notice */
-	CHAT_TAGMSG,  /* tags only (typing, reactions): relayed, not stored */
+	CHAT_PRIVMSG,  /* a normal message */
+	CHAT_NOTICE,   /* a notice */
+	CHAT_TAGMSG,   /* tags only (typing, reactions): relayed, not stored */
+	CHAT_EV_JOIN,  /* history event (event-playback): someone joined */
+	CHAT_EV_PART,  /* someone left (text: reason) */
+	CHAT_EV_TOPIC, /* the description changed (text: the new one) */
+	CHAT_EV_MODE,  /* modes changed (text: "+o nick" as sent) */
 };
+
+/* Whether a kind is a history event rather than a message. */
+static inline bool chat_kind_is_event(enum chat_msg_kind k)
+{
+	return k >= CHAT_EV_JOIN;
+}
 
 /* A message as delivered (and, except TAGMSG, stored). */
 struct chat_msg {
@@ -385,6 +395,14 @@ void chat_marker_get(struct chat *ch, struct chat_user *u, const char *target, c
                      void *arg);
 void chat_marker_set(struct chat *ch, struct chat_user *u, const char *target, int64_t ts_ms,
                      chat_marker_cb cb, void *arg);
+
+/*
+ * Record a history event of room for event-playback (who: an account, or
+ * the server's name; text: the PART reason, the new description, or the
+ * protocol's mode string), when the room keeps history. Not awaited.
+ */
+void chat_event(struct chat *ch, struct chat_room *r, const char *who, enum chat_msg_kind kind,
+                const char *text);
 
 /* --- search (search.c) ------------------------------------------------------- */
 

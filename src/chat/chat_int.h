@@ -46,6 +46,9 @@ void chat_model_free(struct chat *ch);
 struct principal_resolver;
 void chat_resolver(const struct chat *ch, struct principal_resolver *res);
 
+/* The kind named in the store ("PRIVMSG", "JOIN", ...). */
+enum chat_msg_kind chat_kind_of(const char *kind);
+
 /* Update r->quiet after its head count changed (large rooms). */
 void chat_room_count(const struct chat *ch, struct chat_room *r);
 

@@ -116,11 +116,15 @@ static int history_job(struct store_conn *c, void *arg)
 	return fetch(c, op, &q);
 }
 
-static enum chat_msg_kind kind_of(const char *kind)
+enum chat_msg_kind chat_kind_of(const char *kind)
 {
-	if (strcmp(kind, "NOTICE") == 0)
-		return CHAT_NOTICE;
-	return strcmp(kind, "TAGMSG") == 0 ? CHAT_TAGMSG : CHAT_PRIVMSG;
+	static const char *const names[] = {"PRIVMSG", "NOTICE", "TAGMSG", "JOIN",
+	                                    "PART",    "TOPIC",  "MODE"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(kind, names[i]) == 0)
+			return (enum chat_msg_kind)i;
+	return CHAT_PRIVMSG;
 }
 
 static void history_done(int rc, void *arg)
@@ -136,7 +140,7 @@ static void history_done(int rc, void *arg)
 			const struct store_msg *s = &op->rows[i];
 			struct chat_msg *m = &msgs[i];
 
-			m->kind = kind_of(s->kind);
+			m->kind = chat_kind_of(s->kind);
 			str_copy(m->msgid, s->msgid, sizeof(m->msgid));
 			m->ts_ms = s->ts_ms;
 			m->seq = s->seq;

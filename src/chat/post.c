@@ -31,7 +31,8 @@ struct post_op {
 	bool keep;                    /* stored as history (else only delivered) */
 };
 
-static const char *const kind_names[] = {"PRIVMSG", "NOTICE", "TAGMSG"};
+static const char *const kind_names[] = {"PRIVMSG", "NOTICE", "TAGMSG", "JOIN",
+                                         "PART",    "TOPIC",  "MODE"};
 
 static void post_op_free(struct post_op *op)
 {
@@ -151,4 +152,39 @@ void chat_post_user(struct chat *ch, struct chat_session *s, struct chat_user *t
 	str_copy(op->to_key, to->key, sizeof(op->to_key));
 	op->keep = true;
 	post_submit(op);
+}
+
+/* --- history events (event-playback) ------------------------------------------- */
+
+static int event_job(struct store_conn *c, void *arg)
+{
+	return store_msg_insert(c, arg);
+}
+
+static void event_done(int rc, void *arg)
+{
+	struct store_msg *m = arg;
+
+	if (rc)
+		log_warn("chat", "a %s event of %s was not kept: %s", m->kind, m->sender,
+		         store_strerror(rc));
+	store_msg_free(m);
+	free(m);
+}
+
+void chat_event(struct chat *ch, struct chat_room *r, const char *who, enum chat_msg_kind kind,
+                const char *text)
+{
+	struct store_msg *m;
+
+	if (!chat_keeps_history(ch, r))
+		return;
+	m = xcalloc(1, sizeof(*m));
+	m->room_id = r->id;
+	m->ts_ms = time_now_ms();
+	id_new(m->ts_ms, m->msgid);
+	str_copy(m->sender, who, sizeof(m->sender));
+	str_copy(m->kind, kind_names[kind], sizeof(m->kind));
+	m->text = xstrdup(text ? text : "");
+	store_submit_write_atomic(ch->p.store, event_job, event_done, m);
 }

@@ -72,7 +72,9 @@ static void search_done(int rc, void *arg)
 			m->room = s->room_id ? room_by_id(op->ch, s->room_id) : NULL;
 			if (s->room_id && !m->room)
 				continue; /* removed meanwhile */
-			m->kind = strcmp(s->kind, "NOTICE") == 0 ? CHAT_NOTICE : CHAT_PRIVMSG;
+			m->kind = chat_kind_of(s->kind);
+			if (m->kind != CHAT_PRIVMSG && m->kind != CHAT_NOTICE)
+				continue; /* history events are not messages to find */
 			str_copy(m->msgid, s->msgid, sizeof(m->msgid));
 			m->ts_ms = s->ts_ms;
 			m->seq = s->seq;

@@ -31,6 +31,7 @@ struct scram;
 	X(CAP_CHATHISTORY, "chathistory")                                                          \
 	X(CAP_DRAFT_CHATHISTORY, "draft/chathistory")                                              \
 	X(CAP_ECHO_MESSAGE, "echo-message")                                                        \
+	X(CAP_EVENT_PLAYBACK, "draft/event-playback")                                              \
 	X(CAP_EXTENDED_JOIN, "extended-join")                                                      \
 	X(CAP_INVITE_NOTIFY, "invite-notify")                                                      \
 	X(CAP_LABELED_RESPONSE, "labeled-response")                                                \

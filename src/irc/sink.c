@@ -61,11 +61,36 @@ static void user_line(struct irc_out *o, unsigned v, const struct chat_user *u, 
 	user_line_b(o, v, u, cmd, ts_ms, m, NULL);
 }
 
-static const char *const kind_cmd[] = {"PRIVMSG", "NOTICE", "TAGMSG"};
+static const char *const kind_cmd[] = {"PRIVMSG", "NOTICE", "TAGMSG", "JOIN",
+                                       "PART",    "TOPIC",  "MODE"};
+
+/* A history event (event-playback) as the line that reported it live. */
+static void render_event(struct irc_out *o, unsigned v, const struct chat_msg *m,
+                         const char *target, const char *batch)
+{
+	struct chat_msg who = *m;
+	char rest[400], *save = NULL;
+
+	who.client_tags = NULL;
+	user_line_b(o, v & 3u, m->from, kind_cmd[m->kind], m->ts_ms, &who, batch);
+	irc_out_param(o, target);
+	if (m->kind == CHAT_EV_MODE) {
+		str_copy(rest, m->text, sizeof(rest));
+		for (char *t = strtok_r(rest, " ", &save); t; t = strtok_r(NULL, " ", &save))
+			irc_out_param(o, t);
+	} else if (m->kind != CHAT_EV_JOIN && (m->kind == CHAT_EV_TOPIC || m->text[0])) {
+		irc_out_trailing(o, m->text);
+	}
+	irc_out_end(o);
+}
 
 void render_msg(struct irc_out *o, unsigned v, const struct chat_msg *m, const char *target,
                 const char *batch)
 {
+	if (chat_kind_is_event(m->kind)) {
+		render_event(o, v, m, target, batch);
+		return;
+	}
 	user_line_b(o, v, m->from, kind_cmd[m->kind], m->ts_ms, m, batch);
 	irc_out_param(o, target);
 	if (m->kind != CHAT_TAGMSG)
@@ -381,6 +406,13 @@ static void roles(void *ctx, struct chat_room *r, struct chat_user *who, bool wa
 	}
 	if (!nargs)
 		return;
+	{
+		char ev[CHAT_NAME_MAX * 2 + 16];
+
+		snprintf(ev, sizeof(ev), nargs == 2 ? "%s %s %s" : "%s %s", modes, who->name,
+		         who->name);
+		chat_event(irc->chat, r, irc->cfg.server_name, CHAT_EV_MODE, ev);
+	}
 	for (size_t i = 0; i < r->members.n; i++) {
 		struct chat_user *u = r->members.v[i];
 
@@ -470,6 +502,7 @@ static void settings(void *ctx, struct chat_room *r, int old_privacy, int old_ty
 			str_appendf(diff, sizeof(diff), &len, "-%c", *p);
 	if (!len)
 		return;
+	chat_event(irc->chat, r, irc->cfg.server_name, CHAT_EV_MODE, diff);
 	for (size_t i = 0; i < r->members.n; i++) {
 		struct chat_user *u = r->members.v[i];
 

@@ -514,10 +514,16 @@ bool store_name_ok(const char *name)
 	return true;
 }
 
+/* Messages, and the history events of event-playback. */
 static bool kind_ok(const char *kind)
 {
-	return strcmp(kind, "PRIVMSG") == 0 || strcmp(kind, "NOTICE") == 0 ||
-	       strcmp(kind, "TAGMSG") == 0;
+	static const char *const kinds[] = {"PRIVMSG", "NOTICE", "TAGMSG", "JOIN",
+	                                    "PART",    "TOPIC",  "MODE"};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			return true;
+	return false;
 }
 
 static bool msg_ok(const struct store_msg *m)

@@ -140,9 +140,9 @@ struct store_msg {
 	char msgid[32];              /* IRCv3 msgid, set by the caller */
 	int64_t ts_ms;               /* server time, set by the caller */
 	char sender[STORE_NAME_MAX]; /* account name (or guest nick) */
-	char kind[8];                /* "PRIVMSG", "NOTICE" or "TAGMSG" */
-	char *text;                  /* body; owned */
-	char *tags;                  /* client tags in IRC wire form (escaped), or NULL; owned */
+	char kind[8]; /* "PRIVMSG", "NOTICE", "TAGMSG", or an event: JOIN PART TOPIC MODE */
+	char *text;   /* body; owned */
+	char *tags;   /* client tags in IRC wire form (escaped), or NULL; owned */
 	int redacted; /* 0 as sent, 1 removed, 2 replaced (text is the replacement) */
 };
 

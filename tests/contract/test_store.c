@@ -563,7 +563,7 @@ static void test_msg_errors(void **state)
 	fill_msg(&m, room + 1000000, "alice", NULL, "x");
 	assert_int_equal(store_msg_insert(t->c, &m), STORE_ENOTFOUND);
 	fill_msg(&m, room, "alice", NULL, "x");
-	str_copy(m.kind, "JOIN", sizeof(m.kind));
+	str_copy(m.kind, "WHOIS", sizeof(m.kind));
 	assert_int_equal(store_msg_insert(t->c, &m), STORE_EINVAL);
 	fill_msg(&m, room, "alice", "bob", "x"); /* room message with a peer */
 	assert_int_equal(store_msg_insert(t->c, &m), STORE_EINVAL);

@@ -212,7 +212,7 @@ class Server:
 
 
 ALL_CAPS = ("account-notify", "account-tag", "away-notify", "batch", "cap-notify",
-            "chathistory", "draft/chathistory", "draft/message-redaction", "echo-message", "extended-join", "invite-notify", "labeled-response",
+            "chathistory", "draft/chathistory", "draft/event-playback", "draft/message-redaction", "echo-message", "extended-join", "invite-notify", "labeled-response",
             "message-tags", "multi-prefix", "server-time", "setname", "standard-replies",
             "draft/read-marker", "soju.im/search", "userhost-in-names")
 

@@ -511,3 +511,30 @@ def test_alerts_are_kept_and_replayed(talk):
     lines = history_batch(bob, "CHATHISTORY LATEST #log * 1")
     got = [m for m in lines if m.command == "PRIVMSG" and "batch" in m.tags]
     assert got[0].params[-1] == "Site down" and got[0].tags.get("+pchat/alert") == "high"
+
+
+def test_event_playback(srv):
+    srv.ctl("room", "add", "ev", "--category", "eng", "--privacy", "open", "--managers",
+            "alice")
+    alice = srv.client("alice", caps=CH_CAPS + ("draft/event-playback",))
+    bob = srv.client("bob")
+    alice.join("#ev")
+    bob.join("#ev")
+    alice.send("TOPIC #ev :events ahead")
+    alice.expect(lambda m: m.command == "TOPIC")
+    alice.send("MODE #ev +v bob")
+    alice.expect(lambda m: m.command == "MODE" and m.params[0] == "#ev", timeout=3)
+    bob.send("PART #ev :bye now")
+    alice.expect(lambda m: m.command == "PART")
+    time.sleep(0.3)
+    lines = history_batch(alice, "CHATHISTORY LATEST #ev * 20")
+    ev = [(m.command, m.params) for m in lines if "batch" in m.tags]
+    cmds = [c for c, _ in ev]
+    assert cmds.count("JOIN") == 2, ev
+    assert ("TOPIC", ["#ev", "events ahead"]) in ev
+    assert ("MODE", ["#ev", "+v", "bob"]) in ev
+    assert ("PART", ["#ev", "bye now"]) in ev
+    # Without event-playback: messages only.
+    carol = srv.client("carol", caps=CH_CAPS)
+    lines = history_batch(carol, "CHATHISTORY LATEST #ev * 20")
+    assert not [m for m in lines if "batch" in m.tags and m.command != "PRIVMSG"]

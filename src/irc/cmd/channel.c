@@ -154,7 +154,8 @@ static void replay_done(int rc, const struct chat_msg *msgs, size_t n, void *arg
 	for (size_t i = 0; cl && rc == 0 && i < n; i++) {
 		struct irc_out o;
 
-		if (msgs[i].kind == CHAT_TAGMSG && !client_has(cl, CAP_MESSAGE_TAGS))
+		if ((msgs[i].kind == CHAT_TAGMSG && !client_has(cl, CAP_MESSAGE_TAGS)) ||
+		    chat_kind_is_event(msgs[i].kind))
 			continue;
 		render_msg(&o, client_variant(cl), &msgs[i], CHAN(msgs[i].room), NULL);
 		client_send_out(cl, &o);

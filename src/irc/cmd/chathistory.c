@@ -127,6 +127,8 @@ static void history_done(int rc, const struct chat_msg *msgs, size_t n, void *ar
 
 		if (m->kind == CHAT_TAGMSG && !client_has(cl, CAP_MESSAGE_TAGS))
 			continue;
+		if (chat_kind_is_event(m->kind) && !client_has(cl, CAP_EVENT_PLAYBACK))
+			continue;
 		/* In a private conversation a line is addressed to its recipient. */
 		if (op->target[0] != '#')
 			to = str_ieq(m->from_name, cl->nick) ? op->target : cl->nick;
