@@ -2,6 +2,7 @@
 # bench/run.sh — run pchat's benchmark scenarios and print a table.
 #
 #   bench/run.sh BUILD_DIR [--peer pchatd|ngircd] [--duration SEC] [--quick] [--raw]
+#                          [--no-rooms]
 #
 # Builds nothing (`make bench` runs ninja first). Starts the server under test
 # on a free 127.0.0.1 port in a temporary directory (pchatd from BUILD_DIR, or
@@ -14,17 +15,20 @@
 #   2. p50/p99 send-to-delivery latency at 5,000 msg/s, 500 clients in 50 rooms
 #   3. server RSS per idle plaintext connection, 10,000 connections
 # Then stops the server and removes the temporary directory. It does not
-# tune the kernel; it warns when the open-file limit is too low.
+# tune the kernel; it warns when the open-file limit is too low. Against
+# pchatd it then runs bench/run_rooms.sh BUILD_DIR (history, search and
+# login figures of the rooms issue; --quick is passed on) unless --no-rooms.
 set -euo pipefail
 
 usage() {
-	sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
 	echo
 	echo "options:"
 	echo "  --peer P        server to measure: pchatd (default) or ngircd"
 	echo "  --duration SEC  measured seconds per traffic scenario (default 10)"
 	echo "  --quick         short runs and 2,000 idle connections (a smoke test)"
 	echo "  --raw           also print each scenario's JSON"
+	echo "  --no-rooms      skip bench/run_rooms.sh (history, search, login figures)"
 }
 
 BUILD=""
@@ -33,12 +37,15 @@ DURATION=10
 WARMUP=2
 IDLE_CLIENTS=10000
 RAW=0
+ROOMS=1
+QUICK=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--peer) PEER="$2"; shift 2 ;;
 	--duration) DURATION="$2"; shift 2 ;;
-	--quick) DURATION=3; WARMUP=1; IDLE_CLIENTS=2000; shift ;;
+	--quick) DURATION=3; WARMUP=1; IDLE_CLIENTS=2000; QUICK=1; shift ;;
 	--raw) RAW=1; shift ;;
+	--no-rooms) ROOMS=0; shift ;;
 	-h|--help) usage; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	*) BUILD="$1"; shift ;;
@@ -251,3 +258,12 @@ print(f"{'-' * w0}  {'-' * w1}  {'-' * 7}")
 for r in rows:
     print(f"{r[0]:<{w0}}  {r[1]:>{w1}}  {r[2]}")
 PYEOF
+
+# The rooms issue's figures (its own server, data and table); only pchatd
+# has chathistory, search and followed rooms.
+if [ "$ROOMS" = 1 ] && [ "$PEER" = pchatd ]; then
+	ROOMS_ARGS=()
+	[ "$QUICK" = 1 ] && ROOMS_ARGS+=(--quick)
+	[ "$RAW" = 1 ] && ROOMS_ARGS+=(--raw)
+	"$(dirname "$0")/run_rooms.sh" "$BUILD" "${ROOMS_ARGS[@]}"
+fi
