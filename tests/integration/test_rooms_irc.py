@@ -538,3 +538,48 @@ def test_event_playback(srv):
     carol = srv.client("carol", caps=CH_CAPS)
     lines = history_batch(carol, "CHATHISTORY LATEST #ev * 20")
     assert not [m for m in lines if "batch" in m.tags and m.command != "PRIVMSG"]
+
+
+def test_service_bad_input(srv):
+    alice = srv.client("alice")
+    srv.ctl("room", "add", "svc", "--category", "eng", "--privacy", "open")
+    time.sleep(1.0)  # the running server learns of it through the change feed
+    for line, want in (("create", "Usage"), ("create nohash", "Usage"),
+                       ("create #x category=nosuchcat", "Refused"),
+                       ("create #y privacy=weird", "privacy"),
+                       ("create #z colour=blue", "Unknown option"),
+                       ("set #svc", "Usage"), ("set #svc colour red", "Unknown setting"),
+                       ("members add #svc", "Usage"), ("members frob #svc", "Usage"),
+                       ("info", "No such room"), ("follow", "Usage"),
+                       ("search", "Usage")):
+        got = service(alice, line)
+        assert any(want in t for t in got), (line, got)
+    assert alice.ping()
+
+
+def test_every_echoed_message_survives_kill9_through_chathistory(srv):
+    srv.ctl("room", "add", "durable", "--category", "eng", "--privacy", "open")
+    senders = [srv.client(n, caps=CH_CAPS) for n in ("alice", "bob", "carol")]
+    for c in senders:
+        c.join("#durable")
+    for i in range(60):
+        for k, c in enumerate(senders):
+            c.send("PRIVMSG #durable :burst %d-%d" % (k, i))
+    seen = set()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and len(seen) < 60:
+        for c in senders:
+            for m in c.drain(0.05):
+                if m.command == "PRIVMSG" and "msgid" in m.tags:
+                    seen.add(m.tags["msgid"])
+    srv.kill9_keep_clients()
+    for c in senders:
+        for m in c.drain(0.2):
+            if m.command == "PRIVMSG" and "msgid" in m.tags:
+                seen.add(m.tags["msgid"])
+    assert seen, "nothing was echoed or delivered before the kill"
+    srv.start()
+    reader = srv.client("alice", caps=CH_CAPS)
+    lines = history_batch(reader, "CHATHISTORY LATEST #durable * 1000")
+    stored = {m.tags["msgid"] for m in lines if m.command == "PRIVMSG" and "batch" in m.tags}
+    assert seen <= stored, "lost after kill -9: %r" % (seen - stored)
