@@ -361,10 +361,13 @@ void invite_line(struct client *cl, const char *source, const struct chat_user *
 	client_send_out(cl, &o);
 }
 
-static void kick(void *ctx, struct chat_room *r, struct chat_user *who, const char *reason)
+/*
+ * ":server CMD #room params... [:trailing]" to every client present in r
+ * (only those with capability cap when cap >= 0).
+ */
+static void room_server_line(struct irc *irc, struct chat_room *r, int cap, const char *cmd,
+                             const char *const *params, int n, const char *trailing)
 {
-	struct irc *irc = ctx;
-
 	for (size_t i = 0; i < r->members.n; i++) {
 		struct chat_user *u = r->members.v[i];
 
@@ -372,17 +375,28 @@ static void kick(void *ctx, struct chat_room *r, struct chat_user *who, const ch
 			struct client *cl = session_client(u->sessions.v[k]);
 			struct irc_out o;
 
+			if (cap >= 0 && !client_has(cl, (enum irc_cap)cap))
+				continue;
 			irc_out_init(&o);
 			client_base_tags(cl, &o, 0);
 			irc_out_source(&o, irc->cfg.server_name);
-			irc_out_cmd(&o, "KICK");
+			irc_out_cmd(&o, cmd);
 			irc_out_param(&o, CHAN(r));
-			irc_out_param(&o, who->name);
-			irc_out_trailing(&o, reason);
+			for (int a = 0; a < n; a++)
+				irc_out_param(&o, params[a]);
+			if (trailing)
+				irc_out_trailing(&o, trailing);
 			irc_out_end(&o);
 			client_send_out(cl, &o);
 		}
 	}
+}
+
+static void kick(void *ctx, struct chat_room *r, struct chat_user *who, const char *reason)
+{
+	const char *params[] = {who->name};
+
+	room_server_line(ctx, r, -1, "KICK", params, 1, reason);
 }
 
 /* "+o-v" style change of who's roles, told to the room as a server MODE. */
@@ -413,24 +427,10 @@ static void roles(void *ctx, struct chat_room *r, struct chat_user *who, bool wa
 		         who->name);
 		chat_event(irc->chat, r, irc->cfg.server_name, CHAT_EV_MODE, ev);
 	}
-	for (size_t i = 0; i < r->members.n; i++) {
-		struct chat_user *u = r->members.v[i];
+	{
+		const char *params[] = {modes, who->name, who->name};
 
-		for (size_t k = 0; k < u->sessions.n; k++) {
-			struct client *cl = session_client(u->sessions.v[k]);
-			struct irc_out o;
-
-			irc_out_init(&o);
-			client_base_tags(cl, &o, 0);
-			irc_out_source(&o, irc->cfg.server_name);
-			irc_out_cmd(&o, "MODE");
-			irc_out_param(&o, CHAN(r));
-			irc_out_param(&o, modes);
-			for (int a = 0; a < nargs; a++)
-				irc_out_param(&o, who->name);
-			irc_out_end(&o);
-			client_send_out(cl, &o);
-		}
+		room_server_line(irc, r, -1, "MODE", params, 1 + nargs, NULL);
 	}
 }
 
@@ -457,28 +457,10 @@ static void invite(void *ctx, struct chat_room *r, struct chat_user *who, const 
 /* draft/message-redaction: the room's clients with the cap forget the message. */
 static void redact(void *ctx, struct chat_room *r, const char *msgid)
 {
-	struct irc *irc = ctx;
+	const char *params[] = {msgid};
 
-	for (size_t i = 0; i < r->members.n; i++) {
-		struct chat_user *u = r->members.v[i];
-
-		for (size_t k = 0; k < u->sessions.n; k++) {
-			struct client *cl = session_client(u->sessions.v[k]);
-			struct irc_out o;
-
-			if (!client_has(cl, CAP_REDACTION))
-				continue;
-			irc_out_init(&o);
-			client_base_tags(cl, &o, 0);
-			irc_out_source(&o, irc->cfg.server_name);
-			irc_out_cmd(&o, "REDACT");
-			irc_out_param(&o, CHAN(r));
-			irc_out_param(&o, msgid);
-			irc_out_trailing(&o, "This message was removed by an administrator.");
-			irc_out_end(&o);
-			client_send_out(cl, &o);
-		}
-	}
+	room_server_line(ctx, r, CAP_REDACTION, "REDACT", params, 1,
+	                 "This message was removed by an administrator.");
 }
 
 /* The room's channel modes changed: "+m-s" style, as a server MODE. */
@@ -503,22 +485,10 @@ static void settings(void *ctx, struct chat_room *r, int old_privacy, int old_ty
 	if (!len)
 		return;
 	chat_event(irc->chat, r, irc->cfg.server_name, CHAT_EV_MODE, diff);
-	for (size_t i = 0; i < r->members.n; i++) {
-		struct chat_user *u = r->members.v[i];
+	{
+		const char *params[] = {diff};
 
-		for (size_t k = 0; k < u->sessions.n; k++) {
-			struct client *cl = session_client(u->sessions.v[k]);
-			struct irc_out o;
-
-			irc_out_init(&o);
-			client_base_tags(cl, &o, 0);
-			irc_out_source(&o, irc->cfg.server_name);
-			irc_out_cmd(&o, "MODE");
-			irc_out_param(&o, CHAN(r));
-			irc_out_param(&o, diff);
-			irc_out_end(&o);
-			client_send_out(cl, &o);
-		}
+		room_server_line(irc, r, -1, "MODE", params, 1, NULL);
 	}
 }
 
