@@ -348,6 +348,7 @@ struct chat_history_window {
 	int64_t around_ts;        /* AROUND reference by time */
 	int limit;                /* messages wanted (1..) */
 	bool from_newest;         /* take the newest `limit` of the window */
+	bool messages_only;       /* no history events (clients without event-playback) */
 };
 
 /* Read a window for user u: cb gets CHAT_ENOROOM / CHAT_EDENIED / CHAT_ESTORE or 0. */

@@ -57,6 +57,7 @@ static int fetch(struct store_conn *c, struct history_op *op, struct store_histo
 	int rc;
 
 	q->room_id = op->room_id;
+	q->messages_only = op->w.messages_only;
 	q->a = op->room_id ? NULL : op->me;
 	q->b = op->room_id ? NULL : op->w.peer;
 	rc = store_msg_history(c, q, &rows, &n);
@@ -201,6 +202,7 @@ void chat_history_latest(struct chat *ch, struct chat_room *room, int limit, cha
 	str_copy(op->room_key, room->key, sizeof(op->room_key));
 	op->w.limit = limit < 1 ? 1 : limit > HISTORY_MAX ? HISTORY_MAX : limit;
 	op->w.from_newest = true;
+	op->w.messages_only = true; /* replay on JOIN: messages, never events */
 	op->cb = cb;
 	op->arg = arg;
 	store_submit_read(ch->p.store, history_job, history_done, op);

@@ -318,15 +318,16 @@ int store_change_last(struct store_conn *c, int64_t *id);
  * replacement text.
  */
 struct store_history_query {
-	int64_t room_id;   /* room, or 0 for the private conversation a/b */
-	const char *a;     /* private: one account */
-	const char *b;     /* private: the other */
-	int64_t after_id;  /* exclusive lower bound on store_msg.id, 0 = none */
-	int64_t before_id; /* exclusive upper bound on store_msg.id, 0 = none */
-	int64_t after_ts;  /* exclusive lower bound on ts_ms, 0 = none */
-	int64_t before_ts; /* exclusive upper bound on ts_ms, 0 = none */
-	int limit;         /* at most this many (1..10000) */
-	bool from_newest;  /* take the newest `limit` (LATEST, BEFORE) */
+	int64_t room_id;    /* room, or 0 for the private conversation a/b */
+	const char *a;      /* private: one account */
+	const char *b;      /* private: the other */
+	int64_t after_id;   /* exclusive lower bound on store_msg.id, 0 = none */
+	int64_t before_id;  /* exclusive upper bound on store_msg.id, 0 = none */
+	int64_t after_ts;   /* exclusive lower bound on ts_ms, 0 = none */
+	int64_t before_ts;  /* exclusive upper bound on ts_ms, 0 = none */
+	int limit;          /* at most this many (1..10000) */
+	bool from_newest;   /* take the newest `limit` (LATEST, BEFORE) */
+	bool messages_only; /* leave out history events (JOIN PART TOPIC MODE) */
 };
 int store_msg_history(struct store_conn *c, const struct store_history_query *q,
                       struct store_msg **out, size_t *n);

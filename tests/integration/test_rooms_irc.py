@@ -583,3 +583,18 @@ def test_every_echoed_message_survives_kill9_through_chathistory(srv):
     lines = history_batch(reader, "CHATHISTORY LATEST #durable * 1000")
     stored = {m.tags["msgid"] for m in lines if m.command == "PRIVMSG" and "batch" in m.tags}
     assert seen <= stored, "lost after kill -9: %r" % (seen - stored)
+
+
+def test_limits_count_messages_not_events(talk):
+    srv, alice, ids = talk
+    for _ in range(3):  # JOIN/PART events after the last message
+        bob = srv.client("bob")
+        bob.join("#log")
+        bob.send("PART #log")
+        bob.expect(lambda m: m.command == "PART")
+        bob.close()
+    assert texts(history_batch(alice, "CHATHISTORY LATEST #log * 3")) == ["m7", "m8", "m9"]
+    carol = srv.client("carol")
+    carol.join("#log")
+    replay = carol.collect(lambda m: m.command == "PRIVMSG" and m.params[-1] == "m9")
+    assert [m.params[-1] for m in replay if m.command == "PRIVMSG"][-3:] == ["m7", "m8", "m9"]

@@ -297,6 +297,7 @@ bool cmd_chathistory(struct client *cl, struct irc_msg *m)
 	if (!target_of(cl, sub_names[sub], m->params[1], &w))
 		return true;
 	w.limit = limit;
+	w.messages_only = !client_has(cl, CAP_EVENT_PLAYBACK);
 	op = xcalloc(1, sizeof(*op));
 	op->sub = sub;
 	str_copy(op->target, m->params[1], sizeof(op->target));

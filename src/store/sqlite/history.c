@@ -72,6 +72,7 @@ int sq_msg_history(struct store_conn *c, const struct store_history_query *q,
 	sqlite3_bind_int64(st, 5, q->after_ts > 0 ? q->after_ts : INT64_MIN);
 	sqlite3_bind_int64(st, 6, q->before_ts > 0 ? q->before_ts : INT64_MAX);
 	sqlite3_bind_int(st, 7, q->limit);
+	sqlite3_bind_int(st, 8, q->messages_only);
 	rc = sq_collect(sc, st, sizeof(**out), sq_msg_row, (void **)out, n, "reading history");
 	if (rc) {
 		sq_msgs_free(*out, *n);

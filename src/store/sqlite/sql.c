@@ -22,7 +22,8 @@
 
 /* History: ?1 room id or pm_a, ?2 pm_b, ?3/?4 id bounds, ?5/?6 time bounds, ?7 limit. */
 #define HIST_BOUNDS                                                                                \
-	" AND m.id > ?3 AND m.id < ?4 AND m.ts_ms > ?5 AND m.ts_ms < ?6 AND m.redacted <> 1 "
+	" AND m.id > ?3 AND m.id < ?4 AND m.ts_ms > ?5 AND m.ts_ms < ?6 AND m.redacted <> 1 "      \
+	" AND (?8 = 0 OR m.kind IN ('PRIVMSG', 'NOTICE', 'TAGMSG')) "
 #define HIST_ROOM(index)                                                                           \
 	"SELECT " SQ_MSG_COLS " FROM messages m INDEXED BY " index                                 \
 	" WHERE m.room_id = ?1" HIST_BOUNDS
