@@ -33,6 +33,8 @@
 #define STORE_DEFAULT_BATCH   4096
 #define STORE_MAX_READERS     64
 
+#define STORE_MAINTAIN_BUDGET 250 /* rows of upkeep per step between batches */
+
 struct store_job {
 	struct store_job *next; /* FIFO link */
 	store_job_fn fn;        /* runs on a store thread */
@@ -243,15 +245,41 @@ static void run_batch(struct store *st, struct store_job *batch)
 	}
 }
 
+static bool queue_idle(struct store_queue *q)
+{
+	bool idle;
+
+	pthread_mutex_lock(&q->lock);
+	idle = !q->head && !q->stop;
+	pthread_mutex_unlock(&q->lock);
+	return idle;
+}
+
+/*
+ * Upkeep between batches, only while no write waits (so it never delays a
+ * commit by more than one small step): the backend's deferred work, e.g.
+ * indexing the newest messages for search.
+ */
+static void writer_idle(struct store *st)
+{
+	bool more = true;
+
+	while (st->be->maintain && more && queue_idle(&st->wq))
+		if (st->be->maintain(st->writer, STORE_MAINTAIN_BUDGET, &more) != 0)
+			break;
+}
+
 static void *writer_main(void *arg)
 {
 	struct store *st = arg;
 	struct store_job *batch;
 
 	pthread_setname_np(pthread_self(), "store-writer");
+	writer_idle(st);
 	while ((batch = queue_take(&st->wq, st->max_batch)) != NULL) {
 		run_batch(st, batch);
 		mailbox_post(st->mb, jobs_done, batch);
+		writer_idle(st);
 	}
 	return NULL;
 }

@@ -48,6 +48,12 @@ struct store_backend {
 	/* Close and free a connection (NULL is fine). */
 	void (*close_conn)(struct store_conn *c);
 	/*
+	 * Background upkeep on the writer connection when no write is
+	 * waiting (deferred search indexing): at most budget rows, in its own
+	 * transaction; *more when work is left. NULL when the backend has none.
+	 */
+	int (*maintain)(struct store_conn *c, int budget, bool *more);
+	/*
 	 * Bring the schema to STORE_SCHEMA_VERSION in one transaction, or fail
 	 * with STORE_EVERSION (and a message in err) when the database is newer.
 	 */

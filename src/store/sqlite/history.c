@@ -309,6 +309,116 @@ static void search_bind(sqlite3_stmt *st, const struct store_search_query *q, co
 	sqlite3_bind_int64(st, 7, q->before_ts > 0 ? q->before_ts : INT64_MAX);
 }
 
+/* --- deferred indexing ------------------------------------------------------ */
+
+/*
+ * Index the next rows after the watermark (at most budget) and move it.
+ * Messages are committed without touching the search index, which keeps
+ * the durable-commit path short; the writer catches the index up between
+ * batches, so search lags the newest messages by a moment.
+ */
+/* Run one statement of the indexer with two integer parameters; row values into v0/v1. */
+static int fts_exec(struct sq_conn *sc, const char *sql, int64_t p1, int64_t p2, int64_t *v0,
+                    int64_t *v1)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(sc->db, sql, -1, &st, NULL);
+
+	if (rc == SQLITE_OK) {
+		if (sqlite3_bind_parameter_count(st) >= 1)
+			sqlite3_bind_int64(st, 1, p1);
+		if (sqlite3_bind_parameter_count(st) >= 2)
+			sqlite3_bind_int64(st, 2, p2);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW && v0)
+			*v0 = sqlite3_column_int64(st, 0);
+		if (rc == SQLITE_ROW && v1)
+			*v1 = sqlite3_column_int64(st, 1);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		rc = sq_fail(sc, NULL, rc, "indexing for search");
+	else
+		rc = 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Index the next rows after the watermark (at most budget) and move it.
+ * Messages are committed without touching the search index, which keeps
+ * the durable-commit path short; the writer catches the index up between
+ * batches, so search lags the newest messages by a moment.
+ */
+static int fts_step(struct sq_conn *sc, int budget, int64_t *done)
+{
+	int64_t last = 0, hi = 0;
+	int rc;
+
+	*done = 0;
+	rc = fts_exec(sc, "SELECT last_id FROM fts_state", 0, 0, &last, NULL);
+	if (rc == 0)
+		rc = fts_exec(sc,
+		              "SELECT COALESCE(MAX(id), 0), COUNT(*) FROM (SELECT id FROM messages"
+		              " WHERE id > ?1 ORDER BY id LIMIT ?2)",
+		              last, budget, &hi, done);
+	if (rc == 0 && *done > 0)
+		rc = fts_exec(sc,
+		              "INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages"
+		              " WHERE id > ?1 AND id <= ?2",
+		              last, hi, NULL, NULL);
+	if (rc == 0 && *done > 0)
+		rc = fts_exec(sc, "UPDATE fts_state SET last_id = ?2 WHERE ?1 >= 0", last, hi, NULL,
+		              NULL);
+	return rc;
+}
+
+struct fts_arg {
+	int budget;   /* rows at most */
+	int64_t done; /* rows indexed */
+};
+
+static int fts_locked(struct sq_conn *sc, void *arg)
+{
+	struct fts_arg *fa = arg;
+
+	return fts_step(sc, fa->budget, &fa->done);
+}
+
+int sq_maintain(struct store_conn *c, int budget, bool *more)
+{
+	struct sq_conn *sc = sq_of(c);
+	struct fts_arg fa = {.budget = budget};
+	bool own = sqlite3_get_autocommit(sc->db) != 0;
+	int rc;
+
+	/*
+	 * An indexing step needs no fsync of its own: its rows and its
+	 * watermark commit together, and the next durable commit syncs the
+	 * write-ahead log (append-only) with them; lost, they are redone.
+	 */
+	if (own)
+		sqlite3_exec(sc->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+	rc = sq_in_txn(sc, fts_locked, &fa);
+	if (own)
+		sqlite3_exec(sc->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+
+	*more = rc == 0 && fa.done == budget;
+	return rc;
+}
+
+/* Index everything still pending (synchronous users: pchatctl, tests). */
+static int fts_catch_up(struct sq_conn *sc)
+{
+	bool more = true;
+	int rc = 0;
+
+	if (sqlite3_db_readonly(sc->db, "main") == 1)
+		return 0; /* a reader: the writer keeps the index up */
+	while (rc == 0 && more)
+		rc = sq_maintain(&sc->base, 10000, &more);
+	return rc;
+}
+
 int sq_msg_search(struct store_conn *c, const struct store_search_query *q, struct store_msg **out,
                   size_t *n, bool *more)
 {
@@ -322,6 +432,8 @@ int sq_msg_search(struct store_conn *c, const struct store_search_query *q, stru
 
 	if (!any && !fts)
 		goto out_free; /* words without a letter or digit: nothing matches */
+	if ((rc = fts_catch_up(sc)) != 0)
+		goto out_free;
 	r.st = sq_stmt(sc, any ? SQ_SEARCH_ALL : SQ_SEARCH_FTS);
 	if (!r.st) {
 		rc = STORE_EIO;
@@ -447,7 +559,10 @@ int sq_msg_redact(struct store_conn *c, const struct store_msg_filter *f, const 
                   struct store_msg **out, size_t *n)
 {
 	struct redact_arg ra = {.f = f, .replacement = replacement, .out = out, .n = n};
-	int rc = sq_in_txn(sq_of(c), redact_locked, &ra);
+	int rc = fts_catch_up(sq_of(c)); /* the text filter reads the search index */
+
+	if (rc == 0)
+		rc = sq_in_txn(sq_of(c), redact_locked, &ra);
 
 	if (rc) {
 		sq_msgs_free(*out, *n);

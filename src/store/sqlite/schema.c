@@ -127,12 +127,15 @@ const char *const sq_migrations[] = {
     "CREATE VIRTUAL TABLE messages_fts USING fts5 (text, content = 'messages',"
     " content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2');"
     "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');"
-    "CREATE TRIGGER messages_fts_ai AFTER INSERT ON messages BEGIN"
-    " INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END;"
-    "CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages BEGIN"
+    /* Indexing is deferred (sq_fts_catch_up): rows up to last_id are indexed. */
+    "CREATE TABLE fts_state (id INTEGER PRIMARY KEY CHECK (id = 1), last_id INTEGER NOT NULL);"
+    "INSERT INTO fts_state VALUES (1, (SELECT COALESCE(MAX(id), 0) FROM messages));"
+    "CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages"
+    " WHEN old.id <= (SELECT last_id FROM fts_state) BEGIN"
     " INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);"
     " END;"
-    "CREATE TRIGGER messages_fts_au AFTER UPDATE OF text ON messages BEGIN"
+    "CREATE TRIGGER messages_fts_au AFTER UPDATE OF text ON messages"
+    " WHEN old.id <= (SELECT last_id FROM fts_state) BEGIN"
     " INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);"
     " INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END;",
 };

@@ -645,6 +645,7 @@ const struct store_backend store_sqlite_backend = {
     .name = "sqlite",
     .open_conn = sq_open_conn,
     .close_conn = sq_close_conn,
+    .maintain = sq_maintain,
     .migrate = sq_migrate,
     .begin = sq_begin,
     .commit = sq_commit,

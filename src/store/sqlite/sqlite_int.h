@@ -153,6 +153,9 @@ int sq_exec_one(struct sq_conn *sc, sqlite3_stmt *st, const char *what);
  */
 int sq_in_txn(struct sq_conn *sc, int (*fn)(struct sq_conn *sc, void *arg), void *arg);
 
+/* Deferred search indexing, between write batches (store_backend.maintain). */
+int sq_maintain(struct store_conn *c, int budget, bool *more);
+
 /* Rooms issue data operations (rooms.c, history.c), for the backend table. */
 int sq_group_add(struct store_conn *c, struct store_group *g);
 int sq_group_get(struct store_conn *c, const char *name, struct store_group *out);
