@@ -394,7 +394,13 @@ def test_search_scope_words_phrase_case_and_more(srv):
                        ("#priv", "secret release plan"), ("#pub", "lunch at noon")):
         alice.send("PRIVMSG %s :%s" % (room, text))
         alice.expect(lambda m: m.command == "PRIVMSG" and m.params[-1] == text)
-    got = [m.params[-1] for m in search(alice, "text=release") if m.command == "PRIVMSG"]
+    # Indexing runs between commits: the newest messages are searchable a moment later.
+    deadline = time.monotonic() + 5
+    while True:
+        got = [m.params[-1] for m in search(alice, "text=release") if m.command == "PRIVMSG"]
+        if len(got) == 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert got == ["secret release plan", "release notes drafted", "The Release is Friday"]
     got = [m.params[-1] for m in search(bob, "text=release") if m.command == "PRIVMSG"]
     assert got == ["release notes drafted", "The Release is Friday"]  # never the secret room
