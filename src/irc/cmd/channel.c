@@ -2,9 +2,9 @@
  * channel.c — JOIN, PART, TOPIC, NAMES, LIST, INVITE (RFC 2812 §3.2), and
  * what a client is sent when it is in a room (JOIN, topic, names).
  *
- * A room is a channel "#name". JOIN never creates a room: rooms are made
- * by administrators (pchatctl room add) and a JOIN of an unknown one gets
- * 403.
+ * A room is a channel "#name". JOIN of an unknown room creates it only for
+ * creators of [chat] default_category; otherwise, like a room the user may
+ * not know of, it gets 403. Rules are the chat layer's (rules.c).
  */
 #include "chat/names.h"
 #include "common/str.h"

@@ -1,10 +1,10 @@
 /*
- * user.c — MODE (channel queries, user modes), AWAY, SETNAME.
+ * user.c — MODE (channel modes and user modes), AWAY, SETNAME.
  *
- * Channel modes reflect the room model and are changed through it (room
- * roles come with the rooms issue); here a channel MODE is a query. User
- * modes: +i (always on: users are found through rooms, not by scanning)
- * and +B (IRCv3 bot-mode).
+ * Channel modes reflect the room model: a query shows its settings, a
+ * manager's change is stored as a role or setting change (chat layer) and
+ * shown to the room through the change feed. User modes: +i (always on:
+ * users are found through rooms, not by scanning) and +B (IRCv3 bot-mode).
  */
 #include "common/str.h"
 #include "irc/irc_int.h"
