@@ -285,6 +285,12 @@ static inline bool client_has_chathistory(const struct client *cl)
 	return (cl->caps & (CAPBIT(CAP_CHATHISTORY) | CAPBIT(CAP_DRAFT_CHATHISTORY))) != 0;
 }
 
+/*
+ * INVITE who into r from source: to every connection of who, and to the
+ * room's clients with invite-notify (except `except`).
+ */
+void invite_broadcast(struct irc *irc, struct chat_room *r, struct chat_user *who,
+                      const char *source, struct client *except);
 /* An INVITE line for who into r, from source. */
 void invite_line(struct client *cl, const char *source, const struct chat_user *who,
                  const struct chat_room *r);

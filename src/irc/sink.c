@@ -434,24 +434,30 @@ static void roles(void *ctx, struct chat_room *r, struct chat_user *who, bool wa
 	}
 }
 
-/* INVITE to who's connections; invite-notify to the room's members with the cap. */
-static void invite(void *ctx, struct chat_room *r, struct chat_user *who, const char *inviter)
+void invite_broadcast(struct irc *irc, struct chat_room *r, struct chat_user *who,
+                      const char *source, struct client *except)
 {
-	struct irc *irc = ctx;
-	const char *src = inviter && *inviter ? inviter : irc->cfg.server_name;
-
+	(void)irc;
 	for (size_t i = 0; i < r->members.n; i++) {
 		struct chat_user *u = r->members.v[i];
 
 		for (size_t k = 0; k < u->sessions.n; k++) {
 			struct client *cl = session_client(u->sessions.v[k]);
 
-			if (client_has(cl, CAP_INVITE_NOTIFY))
-				invite_line(cl, src, who, r);
+			if (cl != except && client_has(cl, CAP_INVITE_NOTIFY))
+				invite_line(cl, source, who, r);
 		}
 	}
 	for (size_t k = 0; k < who->sessions.n; k++)
-		invite_line(session_client(who->sessions.v[k]), src, who, r);
+		invite_line(session_client(who->sessions.v[k]), source, who, r);
+}
+
+/* An invitation made by the system (members added): from the server. */
+static void invite(void *ctx, struct chat_room *r, struct chat_user *who, const char *inviter)
+{
+	struct irc *irc = ctx;
+
+	invite_broadcast(irc, r, who, inviter && *inviter ? inviter : irc->cfg.server_name, NULL);
 }
 
 /* draft/message-redaction: the room's clients with the cap forget the message. */

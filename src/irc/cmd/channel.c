@@ -443,13 +443,13 @@ bool cmd_invite(struct client *cl, struct irc_msg *m)
 	const char *name = room_arg(m->params[1]);
 	struct chat_room *r = name ? chat_room_find(ch, name) : NULL;
 	struct chat_user *me = cl->session->user;
-	char src[200], target[CHAT_NAME_MAX + 1];
+	char src[200];
 
 	if (!to) {
 		client_num(cl, ERR_NOSUCHNICK, m->params[0]);
 		return true;
 	}
-	if (!r) {
+	if (!r || !client_can_find(cl, r)) {
 		client_num(cl, ERR_NOSUCHCHANNEL, m->params[1]);
 		return true;
 	}
@@ -463,39 +463,6 @@ bool cmd_invite(struct client *cl, struct irc_msg *m)
 	}
 	client_num(cl, RPL_INVITING, to->name, CHAN(r));
 	user_source(me, src, sizeof(src));
-	snprintf(target, sizeof(target), "#%s", r->name);
-	for (size_t k = 0; k < to->sessions.n; k++) {
-		struct client *t = session_client(to->sessions.v[k]);
-		struct irc_out o;
-
-		irc_out_init(&o);
-		client_base_tags(t, &o, 0);
-		irc_out_source(&o, src);
-		irc_out_cmd(&o, "INVITE");
-		irc_out_param(&o, to->name);
-		irc_out_param(&o, target);
-		irc_out_end(&o);
-		client_send_out(t, &o);
-	}
-	/* invite-notify: the room's other members with the capability. */
-	for (size_t i = 0; i < r->members.n; i++) {
-		struct chat_user *u = r->members.v[i];
-
-		for (size_t k = 0; k < u->sessions.n; k++) {
-			struct client *t = session_client(u->sessions.v[k]);
-			struct irc_out o;
-
-			if (t == cl || !client_has(t, CAP_INVITE_NOTIFY))
-				continue;
-			irc_out_init(&o);
-			client_base_tags(t, &o, 0);
-			irc_out_source(&o, src);
-			irc_out_cmd(&o, "INVITE");
-			irc_out_param(&o, to->name);
-			irc_out_param(&o, target);
-			irc_out_end(&o);
-			client_send_out(t, &o);
-		}
-	}
+	invite_broadcast(cl->irc, r, to, src, cl);
 	return true;
 }
