@@ -77,24 +77,7 @@ int sq_group_add(struct store_conn *c, struct store_group *g)
 
 int sq_group_get(struct store_conn *c, const char *name, struct store_group *out)
 {
-	struct sq_conn *sc = sq_of(c);
-	sqlite3_stmt *st = sq_stmt(sc, SQ_GROUP_GET);
-	int rc;
-
-	if (!st)
-		return STORE_EIO;
-	sq_bind_text(st, 1, name);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		rc = STORE_ENOTFOUND;
-	} else if (rc != SQLITE_ROW) {
-		return sq_fail(sc, st, rc, "reading a group");
-	} else {
-		group_row(st, out);
-		rc = 0;
-	}
-	sqlite3_reset(st);
-	return rc;
+	return sq_get_by_name(sq_of(c), SQ_GROUP_GET, name, group_row, out, "reading a group");
 }
 
 int sq_group_update(struct store_conn *c, const struct store_group *g)
@@ -120,23 +103,16 @@ int sq_group_remove(struct store_conn *c, const char *name)
 	return sq_exec_one(sc, st, "removing a group");
 }
 
+/* store_group_free for sq_list. */
+static void store_group_free_v(void *item)
+{
+	store_group_free(item);
+}
+
 int sq_group_list(struct store_conn *c, struct store_group **out, size_t *n)
 {
-	struct sq_conn *sc = sq_of(c);
-	sqlite3_stmt *st = sq_stmt(sc, SQ_GROUP_LIST);
-	int rc;
-
-	if (!st)
-		return STORE_EIO;
-	rc = sq_collect(sc, st, sizeof(**out), group_row, (void **)out, n, "listing groups");
-	if (rc) {
-		for (size_t i = 0; i < *n; i++)
-			store_group_free(&(*out)[i]);
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return rc;
+	return sq_list(sq_of(c), SQ_GROUP_LIST, sizeof(**out), group_row, store_group_free_v,
+	               (void **)out, n, "listing groups");
 }
 
 /* --- add-ins -------------------------------------------------------------- */
@@ -163,24 +139,7 @@ int sq_addin_add(struct store_conn *c, const struct store_addin *a)
 
 int sq_addin_get(struct store_conn *c, const char *name, struct store_addin *out)
 {
-	struct sq_conn *sc = sq_of(c);
-	sqlite3_stmt *st = sq_stmt(sc, SQ_ADDIN_GET);
-	int rc;
-
-	if (!st)
-		return STORE_EIO;
-	sq_bind_text(st, 1, name);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		rc = STORE_ENOTFOUND;
-	} else if (rc != SQLITE_ROW) {
-		return sq_fail(sc, st, rc, "reading an add-in");
-	} else {
-		addin_row(st, out);
-		rc = 0;
-	}
-	sqlite3_reset(st);
-	return rc;
+	return sq_get_by_name(sq_of(c), SQ_ADDIN_GET, name, addin_row, out, "reading an add-in");
 }
 
 int sq_addin_remove(struct store_conn *c, const char *name)
@@ -203,23 +162,16 @@ int sq_addin_remove(struct store_conn *c, const char *name)
 	return sq_exec_one(sc, st, "removing an add-in");
 }
 
+/* store_addin_free for sq_list. */
+static void store_addin_free_v(void *item)
+{
+	store_addin_free(item);
+}
+
 int sq_addin_list(struct store_conn *c, struct store_addin **out, size_t *n)
 {
-	struct sq_conn *sc = sq_of(c);
-	sqlite3_stmt *st = sq_stmt(sc, SQ_ADDIN_LIST);
-	int rc;
-
-	if (!st)
-		return STORE_EIO;
-	rc = sq_collect(sc, st, sizeof(**out), addin_row, (void **)out, n, "listing add-ins");
-	if (rc) {
-		for (size_t i = 0; i < *n; i++)
-			store_addin_free(&(*out)[i]);
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return rc;
+	return sq_list(sq_of(c), SQ_ADDIN_LIST, sizeof(**out), addin_row, store_addin_free_v,
+	               (void **)out, n, "listing add-ins");
 }
 
 /* --- follows -------------------------------------------------------------- */

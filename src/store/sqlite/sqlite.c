@@ -51,6 +51,48 @@ int sq_collect(struct sq_conn *sc, sqlite3_stmt *st, size_t elem,
 	return 0;
 }
 
+int sq_get_by_name(struct sq_conn *sc, enum sq_stmt_id id, const char *name,
+                   void (*row)(sqlite3_stmt *st, void *item), void *out, const char *what)
+{
+	sqlite3_stmt *st = sq_stmt(sc, id);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sq_bind_text(st, 1, name);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		rc = STORE_ENOTFOUND;
+	} else if (rc != SQLITE_ROW) {
+		return sq_fail(sc, st, rc, what);
+	} else {
+		row(st, out);
+		rc = 0;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int sq_list(struct sq_conn *sc, enum sq_stmt_id id, size_t elem,
+            void (*row)(sqlite3_stmt *st, void *item), void (*item_free)(void *item), void **out,
+            size_t *n, const char *what)
+{
+	sqlite3_stmt *st = sq_stmt(sc, id);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	rc = sq_collect(sc, st, elem, row, out, n, what);
+	if (rc) {
+		for (size_t i = 0; i < *n; i++)
+			item_free((char *)*out + i * elem);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
 /* --- accounts ------------------------------------------------------------- */
 
 static void account_row(sqlite3_stmt *st, void *item)
@@ -94,24 +136,8 @@ static int sq_account_add(struct store_conn *c, struct store_account *a)
 
 static int sq_account_get(struct store_conn *c, const char *name, struct store_account *out)
 {
-	struct sq_conn *sc = sq_of(c);
-	sqlite3_stmt *st = sq_stmt(sc, SQ_ACCOUNT_GET);
-	int rc;
-
-	if (!st)
-		return STORE_EIO;
-	sq_bind_text(st, 1, name);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		rc = STORE_ENOTFOUND;
-	} else if (rc != SQLITE_ROW) {
-		return sq_fail(sc, st, rc, "reading an account");
-	} else {
-		account_row(st, out);
-		rc = 0;
-	}
-	sqlite3_reset(st);
-	return rc;
+	return sq_get_by_name(sq_of(c), SQ_ACCOUNT_GET, name, account_row, out,
+	                      "reading an account");
 }
 
 static int sq_account_update(struct store_conn *c, const struct store_account *a)
@@ -138,23 +164,16 @@ static int sq_account_remove(struct store_conn *c, const char *name)
 	return sq_exec_one(sc, st, "removing an account");
 }
 
+/* store_account_free for sq_list. */
+static void store_account_free_v(void *item)
+{
+	store_account_free(item);
+}
+
 static int sq_account_list(struct store_conn *c, struct store_account **out, size_t *n)
 {
-	struct sq_conn *sc = sq_of(c);
-	sqlite3_stmt *st = sq_stmt(sc, SQ_ACCOUNT_LIST);
-	int rc;
-
-	if (!st)
-		return STORE_EIO;
-	rc = sq_collect(sc, st, sizeof(**out), account_row, (void **)out, n, "listing accounts");
-	if (rc) {
-		for (size_t i = 0; i < *n; i++)
-			store_account_free(&(*out)[i]);
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return rc;
+	return sq_list(sq_of(c), SQ_ACCOUNT_LIST, sizeof(**out), account_row, store_account_free_v,
+	               (void **)out, n, "listing accounts");
 }
 
 /* --- categories ----------------------------------------------------------- */
@@ -204,24 +223,8 @@ static int sq_category_add(struct store_conn *c, struct store_category *cat)
 
 static int sq_category_get(struct store_conn *c, const char *name, struct store_category *out)
 {
-	struct sq_conn *sc = sq_of(c);
-	sqlite3_stmt *st = sq_stmt(sc, SQ_CATEGORY_GET);
-	int rc;
-
-	if (!st)
-		return STORE_EIO;
-	sq_bind_text(st, 1, name);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		rc = STORE_ENOTFOUND;
-	} else if (rc != SQLITE_ROW) {
-		return sq_fail(sc, st, rc, "reading a category");
-	} else {
-		category_row(st, out);
-		rc = 0;
-	}
-	sqlite3_reset(st);
-	return rc;
+	return sq_get_by_name(sq_of(c), SQ_CATEGORY_GET, name, category_row, out,
+	                      "reading a category");
 }
 
 static int sq_category_update(struct store_conn *c, const struct store_category *cat)
@@ -251,23 +254,16 @@ static int sq_category_remove(struct store_conn *c, const char *name)
 	return sq_exec_one(sc, st, "removing a category"); /* FK: ENOTEMPTY */
 }
 
+/* store_category_free for sq_list. */
+static void store_category_free_v(void *item)
+{
+	store_category_free(item);
+}
+
 static int sq_category_list(struct store_conn *c, struct store_category **out, size_t *n)
 {
-	struct sq_conn *sc = sq_of(c);
-	sqlite3_stmt *st = sq_stmt(sc, SQ_CATEGORY_LIST);
-	int rc;
-
-	if (!st)
-		return STORE_EIO;
-	rc = sq_collect(sc, st, sizeof(**out), category_row, (void **)out, n, "listing categories");
-	if (rc) {
-		for (size_t i = 0; i < *n; i++)
-			store_category_free(&(*out)[i]);
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return rc;
+	return sq_list(sq_of(c), SQ_CATEGORY_LIST, sizeof(**out), category_row,
+	               store_category_free_v, (void **)out, n, "listing categories");
 }
 
 /* The id of a category, or STORE_ENOTFOUND. */
@@ -375,24 +371,7 @@ static int sq_room_add(struct store_conn *c, struct store_room *r)
 
 static int sq_room_get(struct store_conn *c, const char *name, struct store_room *out)
 {
-	struct sq_conn *sc = sq_of(c);
-	sqlite3_stmt *st = sq_stmt(sc, SQ_ROOM_GET);
-	int rc;
-
-	if (!st)
-		return STORE_EIO;
-	sq_bind_text(st, 1, name);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		rc = STORE_ENOTFOUND;
-	} else if (rc != SQLITE_ROW) {
-		return sq_fail(sc, st, rc, "reading a room");
-	} else {
-		room_row(st, out);
-		rc = 0;
-	}
-	sqlite3_reset(st);
-	return rc;
+	return sq_get_by_name(sq_of(c), SQ_ROOM_GET, name, room_row, out, "reading a room");
 }
 
 static int sq_room_update(struct store_conn *c, const struct store_room *r)
@@ -431,23 +410,16 @@ static int sq_room_remove(struct store_conn *c, const char *name)
 	return sq_exec_one(sc, st, "removing a room"); /* its messages go with it */
 }
 
+/* store_room_free for sq_list. */
+static void store_room_free_v(void *item)
+{
+	store_room_free(item);
+}
+
 static int sq_room_list(struct store_conn *c, struct store_room **out, size_t *n)
 {
-	struct sq_conn *sc = sq_of(c);
-	sqlite3_stmt *st = sq_stmt(sc, SQ_ROOM_LIST);
-	int rc;
-
-	if (!st)
-		return STORE_EIO;
-	rc = sq_collect(sc, st, sizeof(**out), room_row, (void **)out, n, "listing rooms");
-	if (rc) {
-		for (size_t i = 0; i < *n; i++)
-			store_room_free(&(*out)[i]);
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return rc;
+	return sq_list(sq_of(c), SQ_ROOM_LIST, sizeof(**out), room_row, store_room_free_v,
+	               (void **)out, n, "listing rooms");
 }
 
 /* --- messages ------------------------------------------------------------- */

@@ -140,6 +140,21 @@ void sq_msgs_free(struct store_msg *v, size_t n);
  * array of elem-sized items appended to *out / *n (sqlite.c). On failure
  * the caller frees what was read.
  */
+/*
+ * Run statement id with ?1 = name: its one row into out through row();
+ * STORE_ENOTFOUND when there is none.
+ */
+int sq_get_by_name(struct sq_conn *sc, enum sq_stmt_id id, const char *name,
+                   void (*row)(sqlite3_stmt *st, void *item), void *out, const char *what);
+
+/*
+ * Every row of statement id (no parameters) into a new array *out of *n;
+ * on failure the rows read so far are freed with item_free and *out is NULL.
+ */
+int sq_list(struct sq_conn *sc, enum sq_stmt_id id, size_t elem,
+            void (*row)(sqlite3_stmt *st, void *item), void (*item_free)(void *item), void **out,
+            size_t *n, const char *what);
+
 int sq_collect(struct sq_conn *sc, sqlite3_stmt *st, size_t elem,
                void (*row)(sqlite3_stmt *st, void *item), void **out, size_t *n, const char *what);
 
