@@ -65,38 +65,19 @@ if [ "$(ulimit -n)" -lt $((IDLE_CLIENTS + 100)) ]; then
 fi
 
 TMP="$(mktemp -d /tmp/pchat-compare.XXXXXX)"
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 chmod 755 "$TMP" # ngircd and inspircd run as nobody and read their configs
 mkdir -p "$OUT" "$TMP/json"
-SERVER_PID=""
 PEER=""
 PORT=""
 OPER_ARGS=()
 
 # --- copied from run.sh (server start/stop), extended for InspIRCd ---------
 
-stop_server() {
-	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-		kill "$SERVER_PID" 2>/dev/null || true
-		for _ in $(seq 50); do
-			kill -0 "$SERVER_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
-	fi
-	SERVER_PID=""
-}
 
-cleanup() {
-	stop_server
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_traps
 
-free_port() {
-	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 write_pchatd_config() {
 	rm -rf "$TMP/data"
@@ -123,38 +104,6 @@ CONF
 	cp -a "$TMP/data" "$TMP/data.pristine"
 }
 
-write_ngircd_config() {
-	local pass
-	pass="$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
-	cat >"$TMP/ngircd.conf" <<CONF
-[Global]
-Name = bench.invalid
-Info = pchat benchmark peer
-Listen = 127.0.0.1
-Ports = $PORT
-AdminInfo1 = bench
-AdminInfo2 = bench
-AdminEMail = bench@bench.invalid
-[Limits]
-MaxConnections = 0
-MaxConnectionsIP = 0
-MaxJoins = 0
-MaxNickLength = 30
-PingTimeout = 600
-PongTimeout = 600
-[Options]
-PAM = no
-Ident = no
-DNS = no
-[Operator]
-Name = bench
-Password = $pass
-CONF
-	chmod 644 "$TMP/ngircd.conf"
-	# ngIRCd throttles every client to a few commands per second; an
-	# operator with user mode +F is exempt (pchatd runs with flood_rate = 0)
-	OPER_ARGS=(--oper "bench:$pass" --umode +F)
-}
 
 # InspIRCd 3: one connect class for everyone with the flood protection
 # (commandrate, threshold, fakelag) and the connection limits turned off;

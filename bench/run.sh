@@ -74,32 +74,13 @@ if [ "$(ulimit -n)" -lt $((IDLE_CLIENTS + 100)) ]; then
 fi
 
 TMP="$(mktemp -d /tmp/pchat-bench.XXXXXX)"
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 chmod 755 "$TMP" # ngircd drops root for nobody and must read its config
-SERVER_PID=""
 
-stop_server() {
-	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-		kill "$SERVER_PID" 2>/dev/null || true
-		for _ in $(seq 50); do
-			kill -0 "$SERVER_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
-	fi
-	SERVER_PID=""
-}
 
-cleanup() {
-	stop_server
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_traps
 
-free_port() {
-	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 PORT="$(free_port)"
 OPER_ARGS=()
 
@@ -124,38 +105,6 @@ CONF
 	done
 }
 
-write_ngircd_config() {
-	local pass
-	pass="$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
-	cat >"$TMP/ngircd.conf" <<CONF
-[Global]
-Name = bench.invalid
-Info = pchat benchmark peer
-Listen = 127.0.0.1
-Ports = $PORT
-AdminInfo1 = bench
-AdminInfo2 = bench
-AdminEMail = bench@bench.invalid
-[Limits]
-MaxConnections = 0
-MaxConnectionsIP = 0
-MaxJoins = 0
-MaxNickLength = 30
-PingTimeout = 600
-PongTimeout = 600
-[Options]
-PAM = no
-Ident = no
-DNS = no
-[Operator]
-Name = bench
-Password = $pass
-CONF
-	chmod 644 "$TMP/ngircd.conf"
-	# ngIRCd throttles every client to a few commands per second; an
-	# operator with user mode +F is exempt (pchatd runs with flood_rate = 0)
-	OPER_ARGS=(--oper "bench:$pass" --umode +F)
-}
 
 start_server() {
 	case "$PEER" in

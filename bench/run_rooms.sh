@@ -59,30 +59,14 @@ for b in "$BUILD/pchatd" "$BUILD/pchatctl" "$FILL"; do
 done
 
 TMP="$(mktemp -d /tmp/pchat-rooms.XXXXXX)"
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 CFG="$TMP/pchatd.conf"
-SERVER_PID=""
 PASSWORD="bench-password-$$"
 SENDERS="alice,bob,carol,dave,erin,frank,grace,heidi,ivan,judy"
 
-stop_server() {
-	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-		kill "$SERVER_PID" 2>/dev/null || true
-		for _ in $(seq 50); do
-			kill -0 "$SERVER_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
-	fi
-	SERVER_PID=""
-}
 
-cleanup() {
-	stop_server
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_traps
 
 PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 mkdir -p -m 700 "$TMP/data"

@@ -1,0 +1,72 @@
+# bench/lib.sh — shell pieces the benchmark scripts share (sourced, not run).
+#
+# Expects TMP (a temporary directory), PY (a Python 3) and, for
+# write_ngircd_config, PORT. Provides SERVER_PID handling, clean-up on exit,
+# free_port and the ngIRCd configuration used for every comparison.
+
+SERVER_PID=""
+
+# Stop the server under test: SIGTERM, then SIGKILL after 5 s.
+stop_server() {
+	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+		kill "$SERVER_PID" 2>/dev/null || true
+		for _ in $(seq 50); do
+			kill -0 "$SERVER_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+	fi
+	SERVER_PID=""
+}
+
+# Remove everything on exit (set as the EXIT trap by bench_traps).
+cleanup() {
+	stop_server
+	rm -rf "$TMP"
+}
+
+bench_traps() {
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# ngIRCd as a peer: no limits, an operator whose user mode +F lifts its
+# per-client throttle (OPER_ARGS for the load generator).
+write_ngircd_config() {
+	local pass
+	pass="$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+	cat >"$TMP/ngircd.conf" <<CONF
+[Global]
+Name = bench.invalid
+Info = pchat benchmark peer
+Listen = 127.0.0.1
+Ports = $PORT
+AdminInfo1 = bench
+AdminInfo2 = bench
+AdminEMail = bench@bench.invalid
+[Limits]
+MaxConnections = 0
+MaxConnectionsIP = 0
+MaxJoins = 0
+MaxNickLength = 30
+PingTimeout = 600
+PongTimeout = 600
+[Options]
+PAM = no
+Ident = no
+DNS = no
+[Operator]
+Name = bench
+Password = $pass
+CONF
+	chmod 644 "$TMP/ngircd.conf"
+	# ngIRCd throttles every client to a few commands per second; an
+	# operator with user mode +F is exempt (pchatd runs with flood_rate = 0)
+	OPER_ARGS=(--oper "bench:$pass" --umode +F)
+}
