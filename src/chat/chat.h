@@ -63,7 +63,6 @@ struct chat_room {
 	char topic_by[CHAT_NAME_MAX]; /* who set the topic ("" = unknown) */
 	int64_t topic_ms;             /* when it was set */
 	int64_t created_ms;           /* room creation time */
-	bool guests_allowed;          /* category allows everyone ("*") */
 	struct ptrvec members;        /* struct chat_user * present in the room */
 	char category[CHAT_NAME_MAX]; /* its category's key */
 	int privacy;                  /* enum store_privacy values (0 closed, 1 open, 2 secret) */
