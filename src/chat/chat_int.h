@@ -46,6 +46,11 @@ void chat_model_free(struct chat *ch);
 struct principal_resolver;
 void chat_resolver(const struct chat *ch, struct principal_resolver *res);
 
+/* A stored row as a message (strings borrowed from s). */
+struct store_msg;
+void chat_msg_from_store(struct chat *ch, const struct store_msg *s, struct chat_room *room,
+                         struct chat_user *to, struct chat_msg *m);
+
 /* The kind named in the store ("PRIVMSG", "JOIN", ...). */
 enum chat_msg_kind chat_kind_of(const char *kind);
 

@@ -117,6 +117,21 @@ static int history_job(struct store_conn *c, void *arg)
 	return fetch(c, op, &q);
 }
 
+void chat_msg_from_store(struct chat *ch, const struct store_msg *s, struct chat_room *room,
+                         struct chat_user *to, struct chat_msg *m)
+{
+	m->kind = chat_kind_of(s->kind);
+	str_copy(m->msgid, s->msgid, sizeof(m->msgid));
+	m->ts_ms = s->ts_ms;
+	m->seq = s->seq;
+	str_copy(m->from_name, s->sender, sizeof(m->from_name));
+	m->from = chat_user_find(ch, s->sender);
+	m->room = room;
+	m->to = to;
+	m->text = s->text ? s->text : "";
+	m->client_tags = s->tags;
+}
+
 enum chat_msg_kind chat_kind_of(const char *kind)
 {
 	static const char *const names[] = {"PRIVMSG", "NOTICE", "TAGMSG", "JOIN",
@@ -138,19 +153,7 @@ static void history_done(int rc, void *arg)
 	if (rc == 0 && op->n > 0) {
 		msgs = xcalloc(op->n, sizeof(*msgs));
 		for (size_t i = 0; i < op->n; i++) {
-			const struct store_msg *s = &op->rows[i];
-			struct chat_msg *m = &msgs[i];
-
-			m->kind = chat_kind_of(s->kind);
-			str_copy(m->msgid, s->msgid, sizeof(m->msgid));
-			m->ts_ms = s->ts_ms;
-			m->seq = s->seq;
-			str_copy(m->from_name, s->sender, sizeof(m->from_name));
-			m->from = chat_user_find(op->ch, s->sender);
-			m->room = r;
-			m->to = peer;
-			m->text = s->text ? s->text : "";
-			m->client_tags = s->tags;
+			chat_msg_from_store(op->ch, &op->rows[i], r, peer, &msgs[i]);
 		}
 	}
 	if (rc == 0 && op->room_id && (!r || r->id != op->room_id))

@@ -67,22 +67,15 @@ static void search_done(int rc, void *arg)
 		msgs = xcalloc(op->n, sizeof(*msgs));
 		for (size_t i = 0; i < op->n; i++) {
 			const struct store_msg *s = &op->rows[i];
+			struct chat_room *r = s->room_id ? room_by_id(op->ch, s->room_id) : NULL;
 			struct chat_msg *m = &msgs[n];
 
-			m->room = s->room_id ? room_by_id(op->ch, s->room_id) : NULL;
-			if (s->room_id && !m->room)
+			if (s->room_id && !r)
 				continue; /* removed meanwhile */
-			m->kind = chat_kind_of(s->kind);
+			chat_msg_from_store(op->ch, s, r,
+			                    s->room_id ? NULL : chat_user_find(op->ch, s->peer), m);
 			if (m->kind != CHAT_PRIVMSG && m->kind != CHAT_NOTICE)
 				continue; /* history events are not messages to find */
-			str_copy(m->msgid, s->msgid, sizeof(m->msgid));
-			m->ts_ms = s->ts_ms;
-			m->seq = s->seq;
-			str_copy(m->from_name, s->sender, sizeof(m->from_name));
-			m->from = chat_user_find(op->ch, s->sender);
-			m->to = s->room_id ? NULL : chat_user_find(op->ch, s->peer);
-			m->text = s->text ? s->text : "";
-			m->client_tags = s->tags;
 			n++;
 		}
 	}
