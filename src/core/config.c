@@ -32,6 +32,8 @@ enum cfg_type {
 	CFG_BOOL,   /* yes/no/true/false/on/off/1/0 */
 	CFG_LISTEN, /* "[tls://]ADDR:PORT", comma-separated, repeatable */
 	CFG_LEVEL,  /* log level name */
+	CFG_SECS,   /* duration: N, Ns, Nm, Nh or Nd, stored as seconds in [min, max] */
+	CFG_CHOICE, /* one of the words of choices ("xml|jsonl") */
 };
 
 struct cfg_key {
@@ -42,16 +44,17 @@ struct cfg_key {
 	size_t size;         /* field size (strings: buffer size) */
 	int64_t min;         /* CFG_INT: smallest value; strings: shortest length */
 	int64_t max;         /* CFG_INT: largest value */
+	const char *choices; /* CFG_CHOICE: the words allowed, '|'-separated */
 };
 
 #define F(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
 #define S(sec, key, type, field, minlen)                                                           \
 	{                                                                                          \
-		sec, key, type, F(field), minlen, 0                                                \
+		sec, key, type, F(field), minlen, 0, NULL                                          \
 	}
 #define I(sec, key, field, lo, hi)                                                                 \
 	{                                                                                          \
-		sec, key, CFG_INT, F(field), lo, hi                                                \
+		sec, key, CFG_INT, F(field), lo, hi, NULL                                          \
 	}
 
 static const struct cfg_key cfg_keys[] = {
@@ -59,11 +62,11 @@ static const struct cfg_key cfg_keys[] = {
     S("server", "network", CFG_TOKEN, network, 1),
     S("server", "data_dir", CFG_STR, data_dir, 1),
     S("server", "motd_file", CFG_STR, motd_file, 0),
-    {"server", "listen", CFG_LISTEN, 0, 0, 0, 0},
+    {"server", "listen", CFG_LISTEN, 0, 0, 0, 0, NULL},
     S("tls", "cert", CFG_STR, tls_cert, 0),
     S("tls", "key", CFG_STR, tls_key, 0),
     S("database", "url", CFG_STR, db_url, 0),
-    {"auth", "allow_guests", CFG_BOOL, F(allow_guests), 0, 0},
+    {"auth", "allow_guests", CFG_BOOL, F(allow_guests), 0, 0, NULL},
     I("auth", "scram_iterations", scram_iterations, 4096, 10000000),
     I("auth", "argon2_opslimit", argon2_opslimit, 1, 100),
     I("auth", "argon2_memlimit_kib", argon2_memlimit_kib, 8, 4194304),
@@ -79,6 +82,14 @@ static const struct cfg_key cfg_keys[] = {
     I("chat", "default_history", default_history, 0, 500),
     S("chat", "default_category", CFG_TOKEN, default_category, 1),
     I("chat", "participant_update_limit", participant_update_limit, 1, 1000000),
+    {"compliance", "enabled", CFG_BOOL, F(comp_enabled), 0, 0, NULL},
+    {"compliance", "run_interval", CFG_SECS, F(comp_run_interval), 60, 30 * 86400, NULL},
+    S("compliance", "output_dir", CFG_STR, comp_output_dir, 0),
+    {"compliance", "format", CFG_CHOICE, F(comp_format), 0, 0, "xml|jsonl"},
+    {"compliance", "one_room_per_file", CFG_BOOL, F(comp_one_room_per_file), 0, 0, NULL},
+    {"compliance", "add_room_details", CFG_BOOL, F(comp_add_room_details), 0, 0, NULL},
+    {"compliance", "add_user_details", CFG_BOOL, F(comp_add_user_details), 0, 0, NULL},
+    I("compliance", "max_events_per_file", comp_max_events_per_file, 1000, 1000000),
     S("log", "level", CFG_LEVEL, log_level, 1),
 };
 
@@ -129,6 +140,9 @@ void config_defaults(struct config *cfg)
 	str_copy(cfg->default_category, "general", sizeof cfg->default_category);
 	cfg->participant_update_limit = 75;
 	str_copy(cfg->log_level, "info", sizeof cfg->log_level);
+	cfg->comp_run_interval = 15 * 60;
+	str_copy(cfg->comp_format, "xml", sizeof cfg->comp_format);
+	cfg->comp_max_events_per_file = 100000;
 }
 
 static bool host_char(int c)
@@ -286,6 +300,46 @@ static const char *str_expect(const struct cfg_key *k)
 	}
 }
 
+/* "90", "90s", "15m", "2h", "30d" → seconds; -1 when malformed or out of [min, max]. */
+static int parse_secs(const char *v, int64_t min, int64_t max, int64_t *out)
+{
+	static const struct {
+		char unit;    /* suffix */
+		int64_t mult; /* seconds per unit */
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+	char num[32];
+	size_t n = strlen(v);
+	int64_t mult = 1, x;
+
+	if (n == 0 || n >= sizeof num)
+		return -1;
+	str_copy(num, v, sizeof num);
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (num[n - 1] == units[i].unit) {
+			mult = units[i].mult;
+			num[n - 1] = '\0';
+		}
+	if (str_to_i64(num, 0, INT64_MAX / 86400, &x) < 0 || x * mult < min || x * mult > max)
+		return -1;
+	*out = x * mult;
+	return 0;
+}
+
+/* Whether v is one of the '|'-separated words of choices. */
+static bool choice_ok(const char *choices, const char *v)
+{
+	size_t n = strlen(v);
+
+	for (const char *p = choices; *p;) {
+		size_t w = strcspn(p, "|");
+
+		if (w == n && strncmp(p, v, n) == 0)
+			return true;
+		p += w + (p[w] == '|');
+	}
+	return false;
+}
+
 /* Store one value according to its table row. 0 or -1 (error recorded). */
 static int set_value(struct cfg_parse *ps, const struct cfg_key *k, const char *v)
 {
@@ -309,6 +363,21 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, const char *
 		return -1;
 	case CFG_LISTEN:
 		return set_listen(ps, v);
+	case CFG_SECS:
+		if (parse_secs(v, k->min, k->max, &i) == 0) {
+			*(int *)field = (int)i;
+			return 0;
+		}
+		cfg_fail(ps, "[%s] %s: expected a duration from %llds to %llds (90s, 15m, 2h, 30d)",
+		         k->section, k->name, (long long)k->min, (long long)k->max);
+		return -1;
+	case CFG_CHOICE:
+		if (choice_ok(k->choices, v)) {
+			str_copy(field, v, k->size);
+			return 0;
+		}
+		cfg_fail(ps, "[%s] %s: expected one of %s", k->section, k->name, k->choices);
+		return -1;
 	case CFG_LEVEL:
 		if (log_level_parse(v, &lvl) == 0) {
 			str_copy(field, v, k->size);
@@ -439,4 +508,8 @@ void config_finish(struct config *cfg)
 	n = 0;
 	if (cfg->tls_key[0] == '\0')
 		str_appendf(cfg->tls_key, sizeof cfg->tls_key, &n, "%s/tls/key.pem", dir);
+	n = 0;
+	if (cfg->comp_output_dir[0] == '\0')
+		str_appendf(cfg->comp_output_dir, sizeof cfg->comp_output_dir, &n, "%s/compliance",
+		            dir);
 }

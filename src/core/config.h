@@ -52,6 +52,15 @@ struct config {
 	int default_history;          /* lines replayed on JOIN without chathistory (0-500) */
 	char default_category[64];    /* where JOIN of an unknown room creates it */
 	int participant_update_limit; /* above it, JOIN/PART/QUIT of a room are not broadcast */
+	/* [compliance] */
+	bool comp_enabled;                     /* capture events and run the adapter */
+	int comp_run_interval;                 /* seconds between adapter runs (60 s to 30 days) */
+	char comp_output_dir[CONFIG_PATH_MAX]; /* "" = DATA_DIR/compliance */
+	char comp_format[8];                   /* "xml" or "jsonl" */
+	bool comp_one_room_per_file;           /* one output file per conversation */
+	bool comp_add_room_details;            /* room id and category in Channel */
+	bool comp_add_user_details;            /* client address in Sender */
+	int comp_max_events_per_file;          /* events per claimed range (and file) */
 	/* [log] */
 	char log_level[16]; /* debug, info, warn, error */
 };

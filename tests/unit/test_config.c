@@ -326,6 +326,55 @@ static void test_parse_listen(void **state)
 	}
 }
 
+/* [compliance]: durations with units, the format choice, their errors. */
+static void test_compliance_keys(void **state)
+{
+	static const struct {
+		const char *value; /* run_interval */
+		int secs;          /* expected, -1 = error */
+	} cases[] = {{"90", 90},       {"90s", 90}, {"15m", 900}, {"2h", 7200},
+	             {"30d", 2592000}, {"59s", -1}, {"31d", -1},  {"1x", -1},
+	             {"m", -1},        {"", -1},    {"-5m", -1},  {"1.5h", -1}};
+	struct config cfg;
+	char err[512], text[256];
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_false(cfg.comp_enabled);
+	assert_int_equal(cfg.comp_run_interval, 900);
+	assert_string_equal(cfg.comp_format, "xml");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(text, sizeof text, "[compliance]\nrun_interval = %s\n", cases[i].value);
+		if (cases[i].secs < 0) {
+			expect_error(text, 2,
+			             "[compliance] run_interval: expected a duration from 60s to "
+			             "2592000s (90s, 15m, 2h, 30d)");
+			continue;
+		}
+		assert_int_equal(load_text(&cfg, text, err, sizeof err), 0);
+		assert_int_equal(cfg.comp_run_interval, cases[i].secs);
+	}
+	assert_int_equal(load_text(&cfg,
+	                           "[compliance]\nenabled = yes\nformat = jsonl\n"
+	                           "one_room_per_file = yes\nadd_room_details = yes\n"
+	                           "add_user_details = yes\nmax_events_per_file = 5000\n"
+	                           "output_dir = /srv/archive\n",
+	                           err, sizeof err),
+	                 0);
+	assert_true(cfg.comp_enabled && cfg.comp_one_room_per_file && cfg.comp_add_room_details &&
+	            cfg.comp_add_user_details);
+	assert_string_equal(cfg.comp_format, "jsonl");
+	assert_int_equal(cfg.comp_max_events_per_file, 5000);
+	assert_string_equal(cfg.comp_output_dir, "/srv/archive");
+	expect_error("[compliance]\nformat = csv\n", 2,
+	             "[compliance] format: expected one of xml|jsonl");
+	expect_error("[compliance]\nformat = xm\n", 2,
+	             "[compliance] format: expected one of xml|jsonl");
+	config_defaults(&cfg);
+	config_finish(&cfg);
+	assert_string_equal(cfg.comp_output_dir, "./pchat-data/compliance");
+}
+
 static void test_finish(void **state)
 {
 	struct config cfg;
@@ -356,6 +405,7 @@ int main(void)
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_parse_listen),
 	    cmocka_unit_test(test_finish),
+	    cmocka_unit_test(test_compliance_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
