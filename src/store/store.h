@@ -46,7 +46,7 @@ const char *store_strerror(int err);
 #define STORE_NAME_MAX 64 /* account, category and room names, bytes + NUL */
 
 /* Current schema version written by this binary. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store_options {
 	const char *url;    /* "sqlite:PATH" or a plain path (SQLite) */
@@ -403,5 +403,146 @@ int store_room_clear(struct store_conn *c, int64_t room_id, int64_t before_ts, i
 
 /* Whether the database passes the backend's integrity check. */
 int store_check(struct store_conn *c, char *detail, size_t detail_len);
+
+/* --- compliance (SPEC §5, docs/compliance.md) ------------------------------ */
+
+/*
+ * The compliance queue. An event is added inside the caller's write
+ * transaction, so a message and its CHAT event commit together or not at
+ * all. Adapters (src/compliance/) take events out in claimed ranges of ids
+ * and purge a range only once the files holding it are durable.
+ *
+ * SQLite keeps the queue in a second file beside the chat database (for
+ * DIR/pchat.db: DIR/pchat-compliance.db, mode 0600). A write transaction
+ * cannot be atomic across two SQLite files, so an event is first written
+ * to an outbox table of the chat database (same transaction as the
+ * message), and store_comp_move() carries committed outbox rows over:
+ * insert into the compliance file and raise its high-water mark, commit
+ * (fsynced), then delete the moved rows from the outbox. A crash between
+ * the two leaves rows in the outbox at or below the mark, which are deleted
+ * and never inserted again; nothing is lost or doubled. PostgreSQL keeps
+ * the queue in the chat database itself (replicated and failed over with
+ * it); there store_comp_move() does nothing.
+ *
+ * Event ids increase in commit order and are never reused.
+ */
+#define STORE_CEVENT_TYPE_MAX  16
+#define STORE_CLAIM_PARAMS_MAX 1024
+
+struct store_cevent {
+	int64_t id;                       /* set by store_cevent_add: increasing, never reused */
+	int64_t ts_ms;                    /* when it happened; 0 = now (set by the store) */
+	char type[STORE_CEVENT_TYPE_MAX]; /* CHAT JOIN PART BACKCHAT SEARCH FILEUPLOAD FILEDOWNLOAD
+	                                     ADMIN */
+	char actor[STORE_NAME_MAX];       /* who: account, guest nick, or an operator (pchatctl) */
+	int64_t actor_id;                 /* account id, 0 when none */
+	char address[64];                 /* client address, "pchatctl", or "" */
+	int64_t room_id;                  /* room, 0 when none */
+	char room[STORE_NAME_MAX];        /* room name at the time, "" when none */
+	char category[STORE_NAME_MAX];    /* the room's category at the time, "" */
+	bool logged;                      /* the room keeps history */
+	char peer[STORE_NAME_MAX];        /* private message: the recipient, else "" */
+	char msgid[32];                   /* the message's msgid, else "" */
+	char *content;                    /* message text, search words, ...; owned, NULL = "" */
+	char *detail;                     /* a JSON object text with the rest, or NULL; owned */
+};
+
+/*
+ * Add an event to the queue, in the caller's transaction (a job, or
+ * store_begin on a direct connection). Sets e->id (and e->ts_ms when 0).
+ * STORE_EINVAL for an unknown type or an over-long field.
+ */
+int store_cevent_add(struct store_conn *c, struct store_cevent *e);
+void store_cevent_free(struct store_cevent *e); /* frees content and detail, not e */
+
+/*
+ * Whether capture is on: a setting kept in the database, so every server
+ * and pchatctl agree (pchatd writes it from [compliance] enabled at start).
+ */
+int store_comp_enabled(struct store_conn *c, bool *on);
+int store_comp_set_enabled(struct store_conn *c, bool on);
+
+/*
+ * Carry up to limit committed events from the outbox into the compliance
+ * database (SQLite; nothing to do elsewhere). Runs its own transactions:
+ * never inside a job or store_begin. *n = events moved (0 = outbox empty).
+ */
+int store_comp_move(struct store_conn *c, int limit, int64_t *n);
+
+/* A range of events being exported by one adapter. */
+struct store_comp_claim {
+	int64_t lo;                          /* first event id */
+	int64_t hi;                          /* last event id */
+	int64_t n;                           /* events in [lo, hi] */
+	char owner[64];                      /* the adapter holding it */
+	int64_t expires_ms;                  /* end of its lease */
+	char params[STORE_CLAIM_PARAMS_MAX]; /* the adapter's parameters, kept with the claim */
+	bool resumed;                        /* taken over from an adapter whose lease ran out */
+};
+
+/*
+ * Claim the next range for owner, in one transaction. An expired claim
+ * (oldest first) is taken over unchanged: same range, same params, so a file
+ * re-written after a crash has the same name and content (out->resumed).
+ * Otherwise a new range of at most max_events events that no live claim
+ * covers, recorded with params. STORE_ENOTFOUND when nothing waits.
+ * Moves the outbox first (store_comp_move) where there is one, unless c is
+ * inside a job or store_begin (then only events already moved are claimed).
+ */
+int store_comp_claim(struct store_conn *c, const char *owner, const char *params, int max_events,
+                     int64_t lease_ms, struct store_comp_claim *out);
+
+/* The events of [lo, hi], oldest first (*out: array of *n; store_cevent_free each, then free). */
+int store_comp_fetch(struct store_conn *c, int64_t lo, int64_t hi, struct store_cevent **out,
+                     size_t *n);
+
+/* Extend the lease of cl (still owned by cl->owner); STORE_ENOTFOUND when it is not. */
+int store_comp_renew(struct store_conn *c, const struct store_comp_claim *cl, int64_t lease_ms);
+
+/*
+ * The files holding cl are durable: in one transaction purge its events,
+ * drop the claim and note the run (file = the last file written, for
+ * status; the export count grows by the events purged, cl->n). A claim
+ * already done by another adapter is not an error (and counts nothing).
+ */
+int store_comp_done(struct store_conn *c, const struct store_comp_claim *cl, const char *file);
+
+/*
+ * An export failed: note error (with the time) for status. With cl and
+ * release, the claim is dropped (no file of it was put in place) so its
+ * range is claimed again, possibly with other params; without release it
+ * stays until its lease ends and is then resumed unchanged.
+ */
+int store_comp_failed(struct store_conn *c, const struct store_comp_claim *cl, bool release,
+                      const char *error);
+
+struct store_comp_status {
+	bool enabled;          /* capture on (store_comp_enabled) */
+	int64_t queued;        /* events waiting, outbox included */
+	int64_t oldest_ms;     /* time of the oldest waiting event, 0 = none */
+	int64_t claims;        /* ranges being exported now */
+	int64_t exported;      /* events exported since the queue was created */
+	int64_t last_run_ms;   /* end of the last successful export, 0 = never */
+	char last_file[512];   /* the last file written, "" = none */
+	int64_t last_error_ms; /* time of the last error, 0 = none since the last success */
+	char last_error[512];  /* that error */
+};
+int store_comp_status(struct store_conn *c, struct store_comp_status *out);
+
+/*
+ * An administrative change (accounts, groups, categories, rooms, roles,
+ * content): the change-feed row (kind, name) and, when capture is on, an
+ * ADMIN event saying who did what, both in the caller's transaction.
+ */
+struct store_admin_change {
+	const char *kind;    /* change-feed kind: room category group account addin message */
+	const char *name;    /* which object */
+	const char *action;  /* what was done: "add", "set", "remove", "clear", "redact", ... */
+	const char *actor;   /* who (account or operator) */
+	int64_t actor_id;    /* account id, 0 when none */
+	const char *address; /* client address or "pchatctl" */
+	const char *detail;  /* a JSON object text with the changed fields, or NULL */
+};
+int store_admin_change(struct store_conn *c, const struct store_admin_change *ch);
 
 #endif

@@ -138,6 +138,30 @@ struct store_backend {
 	int (*msg_redact)(struct store_conn *c, const struct store_msg_filter *f,
 	                  const char *replacement, struct store_msg **out, size_t *n);
 	int (*room_clear)(struct store_conn *c, int64_t room_id, int64_t before_ts, int64_t *n);
+
+	/*
+	 * Compliance (store.h "compliance"; store_comp.c validates). now_ms is
+	 * the caller's clock; e->ts_ms is already set. comp_move is only
+	 * called outside any transaction; comp_claim moves the outbox itself
+	 * when the connection is outside a transaction.
+	 */
+	int (*cevent_add)(struct store_conn *c, struct store_cevent *e);
+	int (*comp_enabled)(struct store_conn *c, bool *on);
+	int (*comp_set_enabled)(struct store_conn *c, bool on);
+	int (*comp_move)(struct store_conn *c, int limit, int64_t *n);
+	int (*comp_claim)(struct store_conn *c, const char *owner, const char *params,
+	                  int max_events, int64_t lease_ms, int64_t now_ms,
+	                  struct store_comp_claim *out);
+	int (*comp_fetch)(struct store_conn *c, int64_t lo, int64_t hi, struct store_cevent **out,
+	                  size_t *n);
+	int (*comp_renew)(struct store_conn *c, const struct store_comp_claim *cl,
+	                  int64_t expires_ms);
+	int (*comp_done)(struct store_conn *c, const struct store_comp_claim *cl, const char *file,
+	                 int64_t now_ms);
+	/* cl may be NULL (an error outside any claim). */
+	int (*comp_failed)(struct store_conn *c, const struct store_comp_claim *cl, bool release,
+	                   const char *error, int64_t now_ms);
+	int (*comp_status)(struct store_conn *c, struct store_comp_status *out);
 };
 
 /*

@@ -13,6 +13,9 @@
  * files, then on files that start as a version-1 database (the schema of
  * the first release, forged with sqlite3 before store_open), so that every
  * operation is checked on a migrated database too.
+ *
+ * The compliance section assumes the queue is the test's own (it is global,
+ * not per name): run it against a fresh database.
  */
 #include "common/id.h"
 #include "common/mailbox.h"
@@ -155,13 +158,16 @@ static int setup_async(void **state)
 static void remove_files(struct tctx *t)
 {
 	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+	static const char *const base[] = {"chat.db", "chat-compliance.db"};
 	char p[300];
 
 	if (!t->dir[0])
 		return;
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s/chat.db%s", t->dir, suffix[i]);
-		unlink(p);
+	for (size_t b = 0; b < sizeof(base) / sizeof(base[0]); b++) {
+		for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+			snprintf(p, sizeof(p), "%s/%s%s", t->dir, base[b], suffix[i]);
+			unlink(p);
+		}
 	}
 	rmdir(t->dir);
 }
@@ -1912,6 +1918,674 @@ static void test_jobs_rooms(void **state)
 	assert_true(last > 0);
 }
 
+/* --- compliance queue ---------------------------------------------------------
+ *
+ * These tests assume a queue of their own (a fresh database): the queue is
+ * global, not per name prefix.
+ */
+
+#define COMP_LEASE 60000
+
+static void fill_cevent(struct store_cevent *e, const char *type, const char *actor,
+                        const char *content)
+{
+	memset(e, 0, sizeof(*e));
+	str_copy(e->type, type, sizeof(e->type));
+	str_copy(e->actor, actor, sizeof(e->actor));
+	e->content = (char *)content;
+}
+
+/* Add n CHAT events (committed); ids into ids (when not NULL). */
+static void comp_add(struct tctx *t, int n, int64_t *ids)
+{
+	assert_int_equal(store_begin(t->c), 0);
+	for (int i = 0; i < n; i++) {
+		struct store_cevent e;
+		char text[32];
+
+		snprintf(text, sizeof(text), "message %d", i);
+		fill_cevent(&e, "CHAT", "alice", text);
+		assert_int_equal(store_cevent_add(t->c, &e), 0);
+		if (ids)
+			ids[i] = e.id;
+	}
+	assert_int_equal(store_commit(t->c), 0);
+}
+
+static int64_t comp_queued(struct tctx *t)
+{
+	struct store_comp_status s;
+
+	assert_int_equal(store_comp_status(t->c, &s), 0);
+	return s.queued;
+}
+
+/* Run SQL on the compliance file beside the default SQLite database; -1 elsewhere. */
+static int64_t raw_count(struct tctx *t, const char *file, const char *sql)
+{
+	char path[300];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	if (!t->dir[0])
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", t->dir, file);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void test_comp_add_rollback(void **state)
+{
+	struct tctx *t = *state;
+	struct store_comp_status s;
+	struct store_cevent e;
+
+	assert_int_equal(comp_queued(t), 0);
+	assert_int_equal(store_begin(t->c), 0);
+	fill_cevent(&e, "CHAT", "alice", "rolled back");
+	assert_int_equal(store_cevent_add(t->c, &e), 0);
+	assert_true(e.id > 0);
+	assert_true(e.ts_ms > 0); /* 0 = now */
+	assert_int_equal(store_rollback(t->c), 0);
+	assert_int_equal(comp_queued(t), 0);
+
+	assert_int_equal(store_begin(t->c), 0);
+	fill_cevent(&e, "JOIN", "bob", NULL);
+	e.ts_ms = 123456;
+	assert_int_equal(store_cevent_add(t->c, &e), 0);
+	assert_int_equal(e.ts_ms, 123456);
+	assert_int_equal(store_commit(t->c), 0);
+	assert_int_equal(store_comp_status(t->c, &s), 0);
+	assert_int_equal(s.queued, 1);
+	assert_int_equal(s.oldest_ms, 123456);
+	assert_int_equal(s.claims, 0);
+	assert_int_equal(s.exported, 0);
+	assert_false(s.enabled);
+
+	/* the compliance file is private like the chat database */
+	if (t->dir[0]) {
+		struct stat sb;
+		char path[300];
+
+		snprintf(path, sizeof(path), "%s/chat-compliance.db", t->dir);
+		assert_int_equal(stat(path, &sb), 0);
+		assert_int_equal(sb.st_mode & 0777, 0600);
+	}
+}
+
+static void test_comp_invalid(void **state)
+{
+	struct tctx *t = *state;
+	struct store_comp_claim cl;
+	struct store_cevent e;
+	size_t big = 1024 * 1024 + 1;
+	char *text = malloc(big + 1);
+
+	fill_cevent(&e, "CHATTER", "alice", "x");
+	assert_int_equal(store_cevent_add(t->c, &e), STORE_EINVAL);
+	fill_cevent(&e, "CHAT", "alice", "x");
+	memset(e.actor, 'a', sizeof(e.actor)); /* not terminated */
+	assert_int_equal(store_cevent_add(t->c, &e), STORE_EINVAL);
+	memset(text, 'x', big);
+	text[big] = '\0';
+	fill_cevent(&e, "CHAT", "alice", text);
+	assert_int_equal(store_cevent_add(t->c, &e), STORE_EINVAL);
+	text[big - 1] = '\0'; /* exactly 1 MiB is fine */
+	assert_int_equal(store_cevent_add(t->c, &e), 0);
+	text[big - 1] = 'x';
+	fill_cevent(&e, "SEARCH", "alice", "x");
+	e.detail = text; /* 1 MiB + 1 */
+	assert_int_equal(store_cevent_add(t->c, &e), STORE_EINVAL);
+	free(text);
+	assert_int_equal(store_comp_claim(t->c, "", NULL, 10, COMP_LEASE, &cl), STORE_EINVAL);
+	assert_int_equal(store_comp_claim(t->c, "a", NULL, 0, COMP_LEASE, &cl), STORE_EINVAL);
+	assert_int_equal(store_comp_claim(t->c, "a", NULL, 10, 0, &cl), STORE_EINVAL);
+	assert_int_equal(comp_queued(t), 1);
+}
+
+static void test_comp_roundtrip(void **state)
+{
+	struct tctx *t = *state;
+	struct store_comp_claim cl, again;
+	struct store_comp_status s;
+	struct store_cevent e, *v;
+	int64_t n, first, next;
+	size_t nv;
+
+	assert_int_equal(store_begin(t->c), 0);
+	fill_cevent(&e, "CHAT", "Alice", "caf\xc3\xa9 \"quoted\" 'single' <b>&amp;</b>");
+	e.ts_ms = 1000;
+	e.actor_id = 42;
+	str_copy(e.address, "192.0.2.7", sizeof(e.address));
+	e.room_id = 7;
+	str_copy(e.room, "Lobby", sizeof(e.room));
+	str_copy(e.category, "general", sizeof(e.category));
+	e.logged = true;
+	str_copy(e.msgid, "01HMSGID", sizeof(e.msgid));
+	e.detail = "{\"tags\":\"+draft/reply=x\"}";
+	assert_int_equal(store_cevent_add(t->c, &e), 0);
+	first = e.id;
+	fill_cevent(&e, "BACKCHAT", "bob", NULL);
+	e.ts_ms = 2000;
+	str_copy(e.peer, "carol", sizeof(e.peer));
+	assert_int_equal(store_cevent_add(t->c, &e), 0);
+	assert_true(e.id > first);
+	assert_int_equal(store_commit(t->c), 0);
+
+	assert_int_equal(store_comp_move(t->c, 1, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(comp_queued(t), 2); /* one moved, one in the outbox */
+	assert_int_equal(store_comp_move(t->c, 100, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_comp_move(t->c, 100, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_comp_status(t->c, &s), 0);
+	assert_int_equal(s.queued, 2);
+	assert_int_equal(s.oldest_ms, 1000);
+
+	assert_int_equal(store_comp_claim(t->c, "adapter-1", "fmt=xml", 100, COMP_LEASE, &cl), 0);
+	assert_int_equal(cl.lo, first);
+	assert_int_equal(cl.hi, e.id);
+	assert_int_equal(cl.n, 2);
+	assert_string_equal(cl.owner, "adapter-1");
+	assert_string_equal(cl.params, "fmt=xml");
+	assert_false(cl.resumed);
+	assert_true(cl.expires_ms > time_now_ms());
+	/* the claimed range is not handed out twice */
+	assert_int_equal(store_comp_claim(t->c, "adapter-2", "", 100, COMP_LEASE, &again),
+	                 STORE_ENOTFOUND);
+	assert_int_equal(store_comp_renew(t->c, &cl, COMP_LEASE), 0);
+
+	assert_int_equal(store_comp_fetch(t->c, cl.lo, cl.hi, &v, &nv), 0);
+	assert_int_equal(nv, 2);
+	assert_int_equal(v[0].id, first);
+	assert_int_equal(v[0].ts_ms, 1000);
+	assert_string_equal(v[0].type, "CHAT");
+	assert_string_equal(v[0].actor, "Alice");
+	assert_int_equal(v[0].actor_id, 42);
+	assert_string_equal(v[0].address, "192.0.2.7");
+	assert_int_equal(v[0].room_id, 7);
+	assert_string_equal(v[0].room, "Lobby");
+	assert_string_equal(v[0].category, "general");
+	assert_true(v[0].logged);
+	assert_string_equal(v[0].peer, "");
+	assert_string_equal(v[0].msgid, "01HMSGID");
+	assert_string_equal(v[0].content, "caf\xc3\xa9 \"quoted\" 'single' <b>&amp;</b>");
+	assert_string_equal(v[0].detail, "{\"tags\":\"+draft/reply=x\"}");
+	assert_string_equal(v[1].type, "BACKCHAT");
+	assert_string_equal(v[1].peer, "carol");
+	assert_string_equal(v[1].content, "");
+	assert_null(v[1].detail);
+	assert_false(v[1].logged);
+	assert_int_equal(v[1].room_id, 0);
+	for (size_t i = 0; i < nv; i++)
+		store_cevent_free(&v[i]);
+	free(v);
+
+	assert_int_equal(store_comp_done(t->c, &cl, "/out/pchat-1-2.xml"), 0);
+	assert_int_equal(store_comp_status(t->c, &s), 0);
+	assert_int_equal(s.queued, 0);
+	assert_int_equal(s.oldest_ms, 0);
+	assert_int_equal(s.claims, 0);
+	assert_int_equal(s.exported, 2);
+	assert_true(s.last_run_ms > 0);
+	assert_string_equal(s.last_file, "/out/pchat-1-2.xml");
+	/* done twice (another adapter was first): no error, nothing counted twice */
+	assert_int_equal(store_comp_done(t->c, &cl, "/out/pchat-1-2.xml"), 0);
+	assert_int_equal(store_comp_status(t->c, &s), 0);
+	assert_int_equal(s.exported, 2);
+	assert_int_equal(store_comp_renew(t->c, &cl, COMP_LEASE), STORE_ENOTFOUND);
+	assert_int_equal(store_comp_claim(t->c, "adapter-1", "", 100, COMP_LEASE, &cl),
+	                 STORE_ENOTFOUND);
+
+	/* ids are never reused, even with both tables emptied */
+	comp_add(t, 1, &next);
+	assert_true(next > e.id);
+	assert_int_equal(store_comp_claim(t->c, "adapter-1", "", 100, COMP_LEASE, &cl), 0);
+	assert_int_equal(cl.lo, next);
+	assert_int_equal(cl.n, 1);
+}
+
+static void test_comp_split(void **state)
+{
+	struct tctx *t = *state;
+	struct store_comp_claim a, b, c;
+	struct store_cevent *v;
+	int64_t ids[5];
+	size_t nv;
+
+	comp_add(t, 5, ids);
+	assert_int_equal(store_comp_claim(t->c, "one", "p", 2, COMP_LEASE, &a), 0);
+	assert_int_equal(a.lo, ids[0]);
+	assert_int_equal(a.hi, ids[1]);
+	assert_int_equal(a.n, 2);
+	assert_int_equal(store_comp_claim(t->c, "two", "p", 2, COMP_LEASE, &b), 0);
+	assert_int_equal(b.lo, ids[2]);
+	assert_int_equal(b.hi, ids[3]);
+	assert_int_equal(store_comp_claim(t->c, "one", "p", 2, COMP_LEASE, &c), 0);
+	assert_int_equal(c.lo, ids[4]);
+	assert_int_equal(c.hi, ids[4]);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(store_comp_fetch(t->c, b.lo, b.hi, &v, &nv), 0);
+	assert_int_equal(nv, 2);
+	assert_string_equal(v[0].content, "message 2");
+	for (size_t i = 0; i < nv; i++)
+		store_cevent_free(&v[i]);
+	free(v);
+	assert_int_equal(store_comp_done(t->c, &b, "b"), 0);
+	assert_int_equal(comp_queued(t), 3);
+	/* a gap between claims is not claimed across: a released first range fits below b's */
+	assert_int_equal(store_comp_failed(t->c, &a, true, "x"), 0);
+	assert_int_equal(store_comp_claim(t->c, "three", "q", 10, COMP_LEASE, &a), 0);
+	assert_int_equal(a.lo, ids[0]);
+	assert_int_equal(a.hi, ids[1]);
+	assert_int_equal(a.n, 2);
+}
+
+static void test_comp_second_conn(void **state)
+{
+	struct tctx *t = *state;
+	struct store *st2 = open_store(t, NULL);
+	struct store_conn *c2;
+	struct store_comp_claim a, b;
+	struct store_comp_status s;
+	int64_t ids[6];
+
+	assert_non_null(st2);
+	c2 = store_direct(st2);
+	comp_add(t, 6, ids);
+	assert_int_equal(store_comp_claim(t->c, "first", "", 3, COMP_LEASE, &a), 0);
+	assert_int_equal(store_comp_claim(c2, "second", "", 100, COMP_LEASE, &b), 0);
+	assert_int_equal(a.lo, ids[0]);
+	assert_int_equal(a.hi, ids[2]);
+	assert_int_equal(b.lo, ids[3]);
+	assert_int_equal(b.hi, ids[5]);
+	assert_int_equal(b.n, 3);
+	assert_int_equal(store_comp_status(c2, &s), 0);
+	assert_int_equal(s.claims, 2);
+	assert_int_equal(s.queued, 6);
+	assert_int_equal(store_comp_done(c2, &b, "b"), 0);
+	assert_int_equal(store_comp_done(t->c, &a, "a"), 0);
+	assert_int_equal(store_comp_status(t->c, &s), 0);
+	assert_int_equal(s.exported, 6);
+	assert_int_equal(s.queued, 0);
+	store_close(st2);
+}
+
+#define COMP_THREADS   3
+#define COMP_T_EVENTS  300
+#define COMP_T_PERCALL 7
+
+struct comp_worker {
+	struct store *st; /* its own store on the shared file */
+	char owner[16];   /* claim owner */
+	atomic_int *seen; /* per event (index id - base): times exported */
+	int64_t base;     /* first event id */
+	int64_t exported; /* events this worker purged */
+	int rc;           /* first failure */
+};
+
+static void *comp_worker_main(void *arg)
+{
+	struct comp_worker *w = arg;
+	struct store_conn *c = store_direct(w->st);
+	struct store_comp_claim cl;
+	struct store_cevent *v;
+	size_t n;
+	int rc;
+
+	while ((rc = store_comp_claim(c, w->owner, "", COMP_T_PERCALL, COMP_LEASE, &cl)) == 0) {
+		if ((rc = store_comp_fetch(c, cl.lo, cl.hi, &v, &n)) != 0)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			int64_t k = v[i].id - w->base;
+
+			if (k >= 0 && k < COMP_T_EVENTS)
+				atomic_fetch_add(&w->seen[k], 1);
+			store_cevent_free(&v[i]);
+		}
+		free(v);
+		w->exported += (int64_t)n;
+		if ((rc = store_comp_done(c, &cl, w->owner)) != 0)
+			break;
+	}
+	w->rc = rc == STORE_ENOTFOUND ? 0 : rc;
+	return NULL;
+}
+
+/* Adapters of several processes at once: every event exported exactly once. */
+static void test_comp_threads(void **state)
+{
+	struct tctx *t = *state;
+	struct comp_worker w[COMP_THREADS];
+	pthread_t th[COMP_THREADS];
+	static atomic_int seen[COMP_T_EVENTS];
+	int64_t ids[COMP_T_EVENTS], total = 0;
+	struct store_comp_status s;
+
+	comp_add(t, COMP_T_EVENTS, ids);
+	for (int i = 0; i < COMP_T_EVENTS; i++) {
+		atomic_store(&seen[i], 0);
+		assert_int_equal(ids[i], ids[0] + i);
+	}
+	for (int i = 0; i < COMP_THREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].st = open_store(t, NULL);
+		assert_non_null(w[i].st);
+		snprintf(w[i].owner, sizeof(w[i].owner), "w%d", i);
+		w[i].seen = seen;
+		w[i].base = ids[0];
+	}
+	for (int i = 0; i < COMP_THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, comp_worker_main, &w[i]), 0);
+	for (int i = 0; i < COMP_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(w[i].rc, 0);
+		total += w[i].exported;
+		store_close(w[i].st);
+	}
+	assert_int_equal(total, COMP_T_EVENTS);
+	for (int i = 0; i < COMP_T_EVENTS; i++)
+		assert_int_equal(atomic_load(&seen[i]), 1);
+	assert_int_equal(store_comp_status(t->c, &s), 0);
+	assert_int_equal(s.queued, 0);
+	assert_int_equal(s.exported, COMP_T_EVENTS);
+}
+
+static void test_comp_expired(void **state)
+{
+	struct tctx *t = *state;
+	struct store_comp_claim a, b, c;
+	int64_t ids[3];
+
+	comp_add(t, 3, ids);
+	assert_int_equal(store_comp_claim(t->c, "dies", "one-room=1", 2, 1, &a), 0);
+	usleep(20000);
+	/* the next claim resumes it unchanged, whatever its own params and size */
+	assert_int_equal(store_comp_claim(t->c, "lives", "one-room=0", 100, COMP_LEASE, &b), 0);
+	assert_true(b.resumed);
+	assert_int_equal(b.lo, a.lo);
+	assert_int_equal(b.hi, a.hi);
+	assert_int_equal(b.n, 2);
+	assert_string_equal(b.params, "one-room=1");
+	assert_string_equal(b.owner, "lives");
+	/* the dead adapter no longer owns it */
+	assert_int_equal(store_comp_renew(t->c, &a, COMP_LEASE), STORE_ENOTFOUND);
+	assert_int_equal(store_comp_renew(t->c, &b, COMP_LEASE), 0);
+	/* a live claim is not resumed: the rest is a new range */
+	assert_int_equal(store_comp_claim(t->c, "other", "x", 100, COMP_LEASE, &c), 0);
+	assert_false(c.resumed);
+	assert_int_equal(c.lo, ids[2]);
+	assert_int_equal(c.n, 1);
+}
+
+static void test_comp_failed(void **state)
+{
+	struct tctx *t = *state;
+	struct store_comp_claim a, b;
+	struct store_comp_status s;
+	int64_t ids[2];
+
+	comp_add(t, 2, ids);
+	assert_int_equal(store_comp_claim(t->c, "ad", "old", 100, COMP_LEASE, &a), 0);
+	assert_int_equal(store_comp_failed(t->c, &a, true, "disk full"), 0);
+	assert_int_equal(store_comp_status(t->c, &s), 0);
+	assert_string_equal(s.last_error, "disk full");
+	assert_true(s.last_error_ms > 0);
+	assert_int_equal(s.claims, 0);
+	assert_int_equal(s.queued, 2);
+	/* released: claimed again, with new params, not as a resumption */
+	assert_int_equal(store_comp_claim(t->c, "ad", "new", 100, COMP_LEASE, &b), 0);
+	assert_int_equal(b.lo, a.lo);
+	assert_int_equal(b.hi, a.hi);
+	assert_string_equal(b.params, "new");
+	assert_false(b.resumed);
+	/* kept: nobody else gets it while the lease runs */
+	assert_int_equal(store_comp_failed(t->c, &b, false, "write failed"), 0);
+	assert_int_equal(store_comp_claim(t->c, "ad2", "", 100, COMP_LEASE, &a), STORE_ENOTFOUND);
+	assert_int_equal(store_comp_status(t->c, &s), 0);
+	assert_int_equal(s.claims, 1);
+	assert_string_equal(s.last_error, "write failed");
+	/* an error outside any claim */
+	assert_int_equal(store_comp_failed(t->c, NULL, false, "no output directory"), 0);
+	assert_int_equal(store_comp_status(t->c, &s), 0);
+	assert_string_equal(s.last_error, "no output directory");
+	/* success clears it */
+	assert_int_equal(store_comp_done(t->c, &b, "f.xml"), 0);
+	assert_int_equal(store_comp_status(t->c, &s), 0);
+	assert_string_equal(s.last_error, "");
+	assert_int_equal(s.last_error_ms, 0);
+	assert_int_equal(s.exported, 2);
+	assert_int_equal(s.claims, 0);
+}
+
+/* A crash between the compliance commit and the outbox delete. */
+static void test_comp_move_crash(void **state)
+{
+	struct tctx *t = *state;
+	struct store_comp_claim cl;
+	struct store_cevent *v;
+	int64_t ids[3], n, later;
+	size_t nv;
+
+	comp_add(t, 3, ids);
+	setenv("PCHAT_TEST_COMP_MOVE_STOP", "1", 1);
+	assert_int_equal(store_comp_move(t->c, 100, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(comp_queued(t), 3); /* not 6: rows below the mark are not counted */
+	if (t->dir[0])
+		assert_int_equal(raw_count(t, "chat.db", "SELECT count(*) FROM compliance_outbox"),
+		                 3);
+	/* exported and purged while the stale outbox rows are still there */
+	assert_int_equal(store_comp_claim(t->c, "ad", "", 100, COMP_LEASE, &cl), 0);
+	assert_int_equal(cl.n, 3);
+	assert_int_equal(store_comp_done(t->c, &cl, "f"), 0);
+	unsetenv("PCHAT_TEST_COMP_MOVE_STOP");
+	assert_int_equal(comp_queued(t), 0);
+	/* the next move deletes them and inserts nothing */
+	assert_int_equal(store_comp_move(t->c, 100, &n), 0);
+	assert_int_equal(n, 0);
+	if (t->dir[0]) {
+		assert_int_equal(raw_count(t, "chat.db", "SELECT count(*) FROM compliance_outbox"),
+		                 0);
+		assert_int_equal(raw_count(t, "chat-compliance.db", "SELECT count(*) FROM events"),
+		                 0);
+	}
+	assert_int_equal(store_comp_claim(t->c, "ad", "", 100, COMP_LEASE, &cl), STORE_ENOTFOUND);
+	comp_add(t, 1, &later);
+	assert_true(later > ids[2]);
+	assert_int_equal(store_comp_claim(t->c, "ad", "", 100, COMP_LEASE, &cl), 0);
+	assert_int_equal(store_comp_fetch(t->c, cl.lo, cl.hi, &v, &nv), 0);
+	assert_int_equal(nv, 1);
+	assert_int_equal(v[0].id, later);
+	store_cevent_free(&v[0]);
+	free(v);
+}
+
+/* The single event in the queue (claimed, fetched, purged). */
+static void comp_take_one(struct tctx *t, struct store_cevent *out)
+{
+	struct store_comp_claim cl;
+	struct store_cevent *v;
+	size_t nv;
+
+	assert_int_equal(store_comp_claim(t->c, "ad", "", 100, COMP_LEASE, &cl), 0);
+	assert_int_equal(store_comp_fetch(t->c, cl.lo, cl.hi, &v, &nv), 0);
+	assert_int_equal(nv, 1);
+	*out = v[0];
+	free(v);
+	assert_int_equal(store_comp_done(t->c, &cl, "f"), 0);
+}
+
+static void test_comp_admin_change(void **state)
+{
+	struct tctx *t = *state;
+	struct store_admin_change ch = {.kind = "room",
+	                                .action = "set",
+	                                .actor = "admin",
+	                                .actor_id = 3,
+	                                .address = "pchatctl",
+	                                .detail = "{\"topic\":\"new\"}"};
+	struct store_cevent e;
+	char want[128];
+	int64_t room = add_room(t, nm(t, "adm")), last0, last;
+	bool on = true;
+
+	ch.name = nm(t, "adm");
+	assert_int_equal(store_comp_enabled(t->c, &on), 0);
+	assert_false(on); /* absent = off */
+	assert_int_equal(store_change_last(t->c, &last0), 0);
+	assert_int_equal(store_admin_change(t->c, &ch), 0);
+	assert_int_equal(store_change_last(t->c, &last), 0);
+	assert_true(last > last0);
+	assert_int_equal(comp_queued(t), 0); /* capture off: the change row only */
+
+	assert_int_equal(store_comp_set_enabled(t->c, true), 0);
+	assert_int_equal(store_comp_enabled(t->c, &on), 0);
+	assert_true(on);
+	assert_int_equal(store_begin(t->c), 0);
+	assert_int_equal(store_admin_change(t->c, &ch), 0);
+	assert_int_equal(store_rollback(t->c), 0);
+	assert_int_equal(comp_queued(t), 0); /* in the caller's transaction */
+	assert_int_equal(store_begin(t->c), 0);
+	assert_int_equal(store_admin_change(t->c, &ch), 0);
+	assert_int_equal(store_commit(t->c), 0);
+	comp_take_one(t, &e);
+	snprintf(want, sizeof(want), "set room %s", nm(t, "adm"));
+	assert_string_equal(e.type, "ADMIN");
+	assert_string_equal(e.content, want);
+	assert_string_equal(e.detail, "{\"topic\":\"new\"}");
+	assert_string_equal(e.actor, "admin");
+	assert_int_equal(e.actor_id, 3);
+	assert_string_equal(e.address, "pchatctl");
+	assert_int_equal(e.room_id, room);
+	assert_string_equal(e.room, nm(t, "adm"));
+	assert_string_equal(e.category, "general");
+	store_cevent_free(&e);
+
+	/* a removed room: the name, no id */
+	assert_int_equal(store_room_remove(t->c, nm(t, "adm")), 0);
+	ch.action = "remove";
+	ch.detail = NULL;
+	assert_int_equal(store_admin_change(t->c, &ch), 0);
+	comp_take_one(t, &e);
+	assert_int_equal(e.room_id, 0);
+	assert_string_equal(e.room, nm(t, "adm"));
+	assert_null(e.detail);
+	store_cevent_free(&e);
+
+	/* another kind: no room */
+	ch.kind = "category";
+	ch.name = "general";
+	ch.action = "set";
+	assert_int_equal(store_admin_change(t->c, &ch), 0);
+	comp_take_one(t, &e);
+	assert_string_equal(e.content, "set category general");
+	assert_string_equal(e.room, "");
+	store_cevent_free(&e);
+
+	ch.action = "";
+	assert_int_equal(store_admin_change(t->c, &ch), STORE_EINVAL);
+	ch.action = "set";
+	ch.name = "";
+	assert_int_equal(store_admin_change(t->c, &ch), STORE_EINVAL);
+	assert_int_equal(store_comp_set_enabled(t->c, false), 0);
+	assert_int_equal(store_comp_enabled(t->c, &on), 0);
+	assert_false(on);
+}
+
+static int move_in_job(struct store_conn *c, void *arg)
+{
+	int64_t n;
+
+	*(int *)arg = store_comp_move(c, 10, &n);
+	return 0;
+}
+
+static void test_comp_move_refused(void **state)
+{
+	struct tctx *t = *state;
+	int64_t n = -1;
+	int rc = 0;
+
+	comp_add(t, 1, NULL);
+	assert_int_equal(store_begin(t->c), 0);
+	assert_int_equal(store_comp_move(t->c, 10, &n), STORE_EINVAL);
+	assert_int_equal(store_commit(t->c), 0);
+	store_submit_write(t->st, move_in_job, NULL, &rc);
+	assert_int_equal(rc, STORE_EINVAL);
+	assert_int_equal(store_comp_move(t->c, 0, &n), STORE_EINVAL);
+	assert_int_equal(store_comp_move(t->c, 10, &n), 0);
+	assert_int_equal(n, 1);
+}
+
+struct cjob {
+	int n_done; /* completions */
+	int rc;     /* the last one's */
+};
+
+static int cevent_job(struct store_conn *c, void *arg)
+{
+	struct store_cevent e;
+
+	(void)arg;
+	fill_cevent(&e, "CHAT", "alice", "from a job");
+	return store_cevent_add(c, &e);
+}
+
+static void cevent_done(int rc, void *arg)
+{
+	struct cjob *j = arg;
+
+	j->rc = rc;
+	j->n_done++;
+}
+
+/* The writer thread moves the outbox between batches. */
+static int noop_job(struct store_conn *c, void *arg)
+{
+	(void)c;
+	(void)arg;
+	return 0;
+}
+
+static void test_comp_writer_moves(void **state)
+{
+	struct tctx *t = *state;
+	struct cjob j = {0};
+	int64_t deadline = time_mono_ms() + 30000;
+
+	for (int i = 0; i < 20; i++)
+		store_submit_write_atomic(t->st, cevent_job, cevent_done, &j);
+	while (j.n_done < 20 && time_mono_ms() < deadline)
+		event_base_loop(t->base, EVLOOP_ONCE);
+	assert_int_equal(j.n_done, 20);
+	assert_int_equal(j.rc, 0);
+	assert_int_equal(comp_queued(t), 20);
+	if (!t->dir[0])
+		return;
+	/*
+	 * The writer moves between batches and skips a step while another
+	 * connection holds the compliance file (here: the status read above
+	 * may have created it); an empty batch gives it the next chance.
+	 */
+	while (raw_count(t, "chat.db", "SELECT count(*) FROM compliance_outbox") != 0 &&
+	       time_mono_ms() < deadline) {
+		store_submit_write_atomic(t->st, noop_job, NULL, NULL);
+		event_base_loop(t->base, EVLOOP_NONBLOCK);
+		usleep(10000);
+	}
+	assert_int_equal(raw_count(t, "chat.db", "SELECT count(*) FROM compliance_outbox"), 0);
+	assert_int_equal(raw_count(t, "chat-compliance.db", "SELECT count(*) FROM events"), 20);
+	assert_int_equal(comp_queued(t), 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1951,6 +2625,18 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_redact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_room_clear, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_jobs_rooms, setup_async, teardown),
+	    cmocka_unit_test_setup_teardown(test_comp_add_rollback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_comp_invalid, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_comp_roundtrip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_comp_split, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_comp_second_conn, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_comp_threads, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_comp_expired, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_comp_failed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_comp_move_crash, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_comp_admin_change, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_comp_move_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_comp_writer_moves, setup_async, teardown),
 	};
 	const char *env = getenv("PCHAT_TEST_STORE_URL");
 	int failed;

@@ -322,7 +322,7 @@ static void test_migrate_v1(void **state)
 	chmod(t->path, 0600);
 	st = open_at(t->url, false, err, sizeof(err));
 	assert_non_null(st);
-	assert_int_equal(raw_int(t->path, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(t->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 
 	/* existing rows got the defaults */
 	assert_int_equal(store_category_get(store_direct(st), "eng", &cat), 0);
@@ -372,7 +372,7 @@ static void test_migrate_v1(void **state)
 	st = open_at(t->url, false, err, sizeof(err));
 	assert_non_null(st);
 	store_close(st);
-	assert_int_equal(raw_int(t->path, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(t->path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	assert_int_equal(raw_int(t->path, "SELECT count(*) FROM messages"), 4);
 }
 

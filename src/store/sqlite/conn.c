@@ -7,7 +7,9 @@
  * File modes: the database file is created by us with open(O_CREAT, 0600)
  * before sqlite3_open_v2, and SQLite's unix VFS gives the -wal and -shm
  * files the permissions of the database file. We do not use umask(): it is
- * process-wide, and pchatd has other threads creating files meanwhile.
+ * process-wide, and pchatd has other threads creating files meanwhile. The
+ * compliance database file (compliance.c) is created the same way
+ * (sq_prepare_file).
  *
  * Durability: journal_mode=WAL with synchronous=FULL fsyncs the WAL at every
  * COMMIT, so a commit that returned survives kill -9 and power loss (SPEC
@@ -69,6 +71,11 @@ sqlite3_stmt *sq_stmt(struct sq_conn *sc, enum sq_stmt_id id)
 
 int sq_fail(struct sq_conn *sc, sqlite3_stmt *stmt, int rc, const char *what)
 {
+	return sq_fail_db(sc->db, sc->path, stmt, rc, what);
+}
+
+int sq_fail_db(sqlite3 *db, const char *path, sqlite3_stmt *stmt, int rc, const char *what)
+{
 	int ret;
 
 	switch (rc) {
@@ -87,7 +94,7 @@ int sq_fail(struct sq_conn *sc, sqlite3_stmt *stmt, int rc, const char *what)
 			ret = STORE_EINVAL;
 		else
 			ret = STORE_EIO;
-		log_error("store", "%s: %s: %s", sc->path, what, sqlite3_errmsg(sc->db));
+		log_error("store", "%s: %s: %s", path, what, sqlite3_errmsg(db));
 		break;
 	}
 	if (stmt)
@@ -124,11 +131,7 @@ char *sq_col_dup(sqlite3_stmt *stmt, int col, bool nullable)
 	return xstrdup(s);
 }
 
-/*
- * Make sure the database file exists with mode 0600 (create) or exists at
- * all (!create); tighten a file readable by others.
- */
-static int prepare_file(const char *path, bool create, char *err, size_t errlen)
+int sq_prepare_file(const char *path, bool create, char *err, size_t errlen)
 {
 	struct stat sb;
 
@@ -222,7 +225,8 @@ int sq_open_conn(const char *target, enum store_conn_mode mode, bool create,
 		goto out_free;
 	}
 	flags |= mode == STORE_CONN_WRITE ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
-	if (mode == STORE_CONN_WRITE && (rc = prepare_file(sc->path, create, err, errlen)) != 0)
+	sc->readonly = mode == STORE_CONN_READ;
+	if (mode == STORE_CONN_WRITE && (rc = sq_prepare_file(sc->path, create, err, errlen)) != 0)
 		goto out_free;
 	if (sqlite3_open_v2(sc->path, &sc->db, flags, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "database %s: %s", sc->path,
@@ -248,6 +252,7 @@ void sq_close_conn(struct store_conn *c)
 
 	if (!sc)
 		return;
+	sqc_close(sc);
 	for (int i = 0; i < SQ_N_STMTS; i++)
 		sqlite3_finalize(sc->stmts[i]);
 	if (sc->db && sqlite3_close(sc->db) != SQLITE_OK)

@@ -23,8 +23,32 @@
  * triggers (a removed message has text '' and so no tokens; a room removal
  * or clear deletes its rows through the delete trigger). The change feed is a
  * plain rowid table trimmed by the backend.
+ *
+ * Version 3 (compliance): compliance_outbox holds events written in the
+ * chat transaction until store_comp_move() carries them into the compliance
+ * database (a second file, never ATTACHed: its schema is sqc_migrations
+ * below); AUTOINCREMENT so that an id is never handed out twice, even after
+ * the outbox was emptied. settings is a small key/value table
+ * ('compliance.enabled' = '1' or '0', absent = off). A room id in an event
+ * is no foreign key: the record outlives the room.
  */
 #include "store/sqlite/sqlite_int.h"
+
+/* The columns of a compliance event after its id (outbox and events alike). */
+#define COMP_EVENT_COLUMNS                                                                         \
+	" ts_ms INTEGER NOT NULL,"                                                                 \
+	" type TEXT NOT NULL,"                                                                     \
+	" actor TEXT NOT NULL DEFAULT '',"                                                         \
+	" actor_id INTEGER NOT NULL DEFAULT 0,"                                                    \
+	" address TEXT NOT NULL DEFAULT '',"                                                       \
+	" room_id INTEGER NOT NULL DEFAULT 0,"                                                     \
+	" room TEXT NOT NULL DEFAULT '',"                                                          \
+	" category TEXT NOT NULL DEFAULT '',"                                                      \
+	" logged INTEGER NOT NULL DEFAULT 0,"                                                      \
+	" peer TEXT NOT NULL DEFAULT '',"                                                          \
+	" msgid TEXT NOT NULL DEFAULT '',"                                                         \
+	" content TEXT NOT NULL DEFAULT '',"                                                       \
+	" detail TEXT"
 
 const char *const sq_migrations[] = {
     /* 0 -> 1: accounts, categories (with "general"), rooms, messages */
@@ -138,9 +162,41 @@ const char *const sq_migrations[] = {
     " WHEN old.id <= (SELECT last_id FROM fts_state) BEGIN"
     " INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);"
     " INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END;",
+
+    /* 2 -> 3: compliance outbox (ids never reused: AUTOINCREMENT) and settings */
+    "CREATE TABLE compliance_outbox ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT," COMP_EVENT_COLUMNS ");"
+    "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
 };
 
 const int sq_n_migrations = (int)(sizeof(sq_migrations) / sizeof(sq_migrations[0]));
+
+/*
+ * The compliance database (compliance.c): its own PRAGMA user_version and
+ * steps. events keeps the outbox id; claims are ranges [lo, hi] of event
+ * ids; state is one row (the move mark and what status shows).
+ */
+const char *const sqc_migrations[] = {
+    /* 0 -> 1 */
+    "CREATE TABLE events (id INTEGER PRIMARY KEY," COMP_EVENT_COLUMNS ");"
+    "CREATE TABLE claims ("
+    " lo INTEGER PRIMARY KEY,"
+    " hi INTEGER NOT NULL,"
+    " owner TEXT NOT NULL,"
+    " expires_ms INTEGER NOT NULL,"
+    " params TEXT NOT NULL);"
+    "CREATE TABLE state ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " moved_upto INTEGER NOT NULL,"
+    " exported INTEGER NOT NULL,"
+    " last_run_ms INTEGER NOT NULL,"
+    " last_file TEXT NOT NULL,"
+    " last_error_ms INTEGER NOT NULL,"
+    " last_error TEXT NOT NULL);"
+    "INSERT INTO state VALUES (1, 0, 0, 0, '', 0, '');",
+};
+
+const int sqc_n_migrations = (int)(sizeof(sqc_migrations) / sizeof(sqc_migrations[0]));
 
 _Static_assert(sizeof(sq_migrations) / sizeof(sq_migrations[0]) == STORE_SCHEMA_VERSION,
                "one migration per schema version");

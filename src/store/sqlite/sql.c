@@ -165,4 +165,53 @@ const char *const sq_sql[SQ_N_STMTS] = {
     [SQ_REDACT_ALL] = "SELECT " SQ_MSG_COLS " FROM messages m WHERE" REDACT_FILTER,
     [SQ_REDACT_SET] = "UPDATE messages SET redacted = ?2, text = ?3 WHERE id = ?1",
     [SQ_ROOM_CLEAR] = "DELETE FROM messages WHERE room_id = ?1 AND ts_ms < ?2",
+    [SQ_CEVENT_ADD] = "INSERT INTO compliance_outbox (ts_ms, type, actor, actor_id, address, "
+                      "room_id, room, category, logged, peer, msgid, content, detail) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [SQ_OUTBOX_ANY] = "SELECT 1 FROM compliance_outbox LIMIT 1",
+    [SQ_OUTBOX_READ] = "SELECT " SQ_CEVENT_COLS " FROM compliance_outbox WHERE id > ?1 "
+                       "ORDER BY id LIMIT ?2",
+    [SQ_OUTBOX_DELETE] = "DELETE FROM compliance_outbox WHERE id <= ?1",
+    [SQ_OUTBOX_STATS] = "SELECT count(*), coalesce(min(ts_ms), 0) FROM compliance_outbox "
+                        "WHERE id > ?1",
+    [SQ_SETTING_GET] = "SELECT value FROM settings WHERE key = ?1",
+    [SQ_SETTING_SET] = "INSERT INTO settings (key, value) VALUES (?1, ?2) "
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+};
+
+/* The compliance database (one statement cache per connection, sq_conn.cstmts). */
+const char *const sqc_sql[SQC_N_STMTS] = {
+    [SQC_BEGIN] = "BEGIN",
+    [SQC_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+    [SQC_COMMIT] = "COMMIT",
+    [SQC_ROLLBACK] = "ROLLBACK",
+    [SQC_MARK] = "SELECT moved_upto FROM state WHERE id = 1",
+    [SQC_MARK_SET] = "UPDATE state SET moved_upto = max(moved_upto, ?1) WHERE id = 1",
+    [SQC_EVENT_INSERT] = "INSERT INTO events (" SQ_CEVENT_COLS ") "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    [SQC_CLAIM_EXPIRED] = "SELECT lo, hi, params FROM claims WHERE expires_ms < ?1 "
+                          "ORDER BY lo LIMIT 1",
+    [SQC_CLAIM_TAKE] = "UPDATE claims SET owner = ?2, expires_ms = ?3 WHERE lo = ?1",
+    [SQC_CLAIM_DELETE] = "DELETE FROM claims WHERE lo = ?1",
+    [SQC_EVENT_NEXT] = "SELECT min(id) FROM events WHERE id > ?1",
+    [SQC_CLAIM_COVERING] = "SELECT hi FROM claims WHERE lo <= ?1 ORDER BY lo DESC LIMIT 1",
+    [SQC_CLAIM_NEXT_LO] = "SELECT min(lo) FROM claims WHERE lo > ?1",
+    [SQC_RANGE] = "SELECT max(id), count(*) FROM (SELECT id FROM events "
+                  "WHERE id >= ?1 AND id <= ?2 ORDER BY id LIMIT ?3)",
+    [SQC_RANGE_COUNT] = "SELECT count(*) FROM events WHERE id >= ?1 AND id <= ?2",
+    [SQC_CLAIM_INSERT] = "INSERT INTO claims (lo, hi, owner, expires_ms, params) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQC_FETCH] = "SELECT " SQ_CEVENT_COLS " FROM events WHERE id >= ?1 AND id <= ?2 "
+                  "ORDER BY id",
+    [SQC_RENEW] = "UPDATE claims SET expires_ms = ?4 WHERE lo = ?1 AND hi = ?2 AND owner = ?3",
+    [SQC_PURGE] = "DELETE FROM events WHERE id >= ?1 AND id <= ?2",
+    [SQC_CLAIM_DONE] = "DELETE FROM claims WHERE lo = ?1 AND hi = ?2",
+    [SQC_CLAIM_RELEASE] = "DELETE FROM claims WHERE lo = ?1 AND hi = ?2 AND owner = ?3",
+    [SQC_STATE_DONE] = "UPDATE state SET exported = exported + ?1, last_run_ms = ?2, "
+                       "last_file = ?3, last_error_ms = 0, last_error = '' WHERE id = 1",
+    [SQC_STATE_ERROR] = "UPDATE state SET last_error_ms = ?1, last_error = ?2 WHERE id = 1",
+    [SQC_STATE] = "SELECT moved_upto, exported, last_run_ms, last_file, last_error_ms, "
+                  "last_error FROM state WHERE id = 1",
+    [SQC_EVENT_STATS] = "SELECT count(*), coalesce(min(ts_ms), 0) FROM events",
+    [SQC_CLAIM_COUNT] = "SELECT count(*) FROM claims",
 };

@@ -9,6 +9,8 @@
  * Connections, transactions, migrations: conn.c. Schema: schema.c. SQL: sql.c.
  * The rooms issue's operations: rooms.c (groups, add-ins, follows,
  * invitations, markers, changes) and history.c (history, search, redaction).
+ * The compliance queue: compliance.c (outbox, settings, the compliance
+ * file, the move) and comp_claims.c (claims, fetch, purge, status).
  */
 #include "store/sqlite/sqlite_int.h"
 
@@ -617,7 +619,7 @@ const struct store_backend store_sqlite_backend = {
     .name = "sqlite",
     .open_conn = sq_open_conn,
     .close_conn = sq_close_conn,
-    .maintain = sq_maintain,
+    .maintain = sq_maintain_all,
     .migrate = sq_migrate,
     .begin = sq_begin,
     .commit = sq_commit,
@@ -669,4 +671,14 @@ const struct store_backend store_sqlite_backend = {
     .msg_search = sq_msg_search,
     .msg_redact = sq_msg_redact,
     .room_clear = sq_room_clear,
+    .cevent_add = sq_cevent_add,
+    .comp_enabled = sq_comp_enabled,
+    .comp_set_enabled = sq_comp_set_enabled,
+    .comp_move = sq_comp_move,
+    .comp_claim = sq_comp_claim,
+    .comp_fetch = sq_comp_fetch,
+    .comp_renew = sq_comp_renew,
+    .comp_done = sq_comp_done,
+    .comp_failed = sq_comp_failed,
+    .comp_status = sq_comp_status,
 };

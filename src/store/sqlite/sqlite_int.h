@@ -85,15 +85,57 @@ enum sq_stmt_id {
 	SQ_REDACT_ALL,
 	SQ_REDACT_SET,
 	SQ_ROOM_CLEAR,
+	SQ_CEVENT_ADD,    /* compliance: the outbox, in the caller's transaction */
+	SQ_OUTBOX_ANY,    /* is the outbox empty */
+	SQ_OUTBOX_READ,   /* outbox rows above the mark, oldest first */
+	SQ_OUTBOX_DELETE, /* drop the rows at or below the mark */
+	SQ_OUTBOX_STATS,  /* count and oldest time above the mark */
+	SQ_SETTING_GET,
+	SQ_SETTING_SET,
 	SQ_N_STMTS
+};
+
+/* Statements on the compliance database handle (sq_conn.cdb, compliance.c). */
+enum sqc_stmt_id {
+	SQC_BEGIN,
+	SQC_BEGIN_IMMEDIATE,
+	SQC_COMMIT,
+	SQC_ROLLBACK,
+	SQC_MARK,           /* state.moved_upto */
+	SQC_MARK_SET,       /* raise it */
+	SQC_EVENT_INSERT,   /* one moved outbox row */
+	SQC_CLAIM_EXPIRED,  /* the oldest claim whose lease ran out */
+	SQC_CLAIM_TAKE,     /* a new owner and lease for it */
+	SQC_CLAIM_DELETE,   /* by lo */
+	SQC_EVENT_NEXT,     /* first event id above a cursor */
+	SQC_CLAIM_COVERING, /* the claim starting at or below an id */
+	SQC_CLAIM_NEXT_LO,  /* the first claim starting above an id */
+	SQC_RANGE,          /* last id and count of the first max events of a range */
+	SQC_RANGE_COUNT,    /* events in [lo, hi] */
+	SQC_CLAIM_INSERT,
+	SQC_FETCH,
+	SQC_RENEW,
+	SQC_PURGE,         /* events of [lo, hi] */
+	SQC_CLAIM_DONE,    /* by range, any owner */
+	SQC_CLAIM_RELEASE, /* by range and owner */
+	SQC_STATE_DONE,
+	SQC_STATE_ERROR,
+	SQC_STATE,
+	SQC_EVENT_STATS, /* count and oldest time */
+	SQC_CLAIM_COUNT,
+	SQC_N_STMTS
 };
 
 /* A SQLite connection; base must stay first (store.c sees only base). */
 struct sq_conn {
-	struct store_conn base;          /* generic part */
-	sqlite3 *db;                     /* the handle */
-	sqlite3_stmt *stmts[SQ_N_STMTS]; /* prepared on first use, kept */
-	char path[256];                  /* database file, for messages */
+	struct store_conn base;            /* generic part */
+	sqlite3 *db;                       /* the handle */
+	sqlite3_stmt *stmts[SQ_N_STMTS];   /* prepared on first use, kept */
+	char path[256];                    /* database file, for messages */
+	bool readonly;                     /* opened STORE_CONN_READ */
+	sqlite3 *cdb;                      /* compliance database, opened on first use, or NULL */
+	sqlite3_stmt *cstmts[SQC_N_STMTS]; /* its statements, prepared on first use */
+	char cpath[272];                   /* its file (path with "-compliance.db") */
 };
 
 /* The sq_conn holding c. */
@@ -102,8 +144,10 @@ static inline struct sq_conn *sq_of(struct store_conn *c)
 	return (struct sq_conn *)c;
 }
 
-/* SQL text of each statement (sqlite.c). */
+/* SQL text of each statement (sql.c). */
 extern const char *const sq_sql[SQ_N_STMTS];
+/* SQL text of each compliance database statement (sql.c). */
+extern const char *const sqc_sql[SQC_N_STMTS];
 
 /* The cached statement id of c (prepared on first use), or NULL (logged). */
 sqlite3_stmt *sq_stmt(struct sq_conn *sc, enum sq_stmt_id id);
@@ -114,6 +158,14 @@ sqlite3_stmt *sq_stmt(struct sq_conn *sc, enum sq_stmt_id id);
  * Resets stmt (when not NULL) so it can be reused.
  */
 int sq_fail(struct sq_conn *sc, sqlite3_stmt *stmt, int rc, const char *what);
+/* The same for any handle db of file path (the compliance database). */
+int sq_fail_db(sqlite3 *db, const char *path, sqlite3_stmt *stmt, int rc, const char *what);
+
+/*
+ * Make sure the database file path exists with mode 0600 (created with
+ * create) and is not readable by others; message in err on failure.
+ */
+int sq_prepare_file(const char *path, bool create, char *err, size_t errlen);
 
 /* Step a statement that returns no row; 0 or a store_err. Resets it. */
 int sq_exec_stmt(struct sq_conn *sc, sqlite3_stmt *stmt, const char *what);
@@ -168,8 +220,65 @@ int sq_exec_one(struct sq_conn *sc, sqlite3_stmt *st, const char *what);
  */
 int sq_in_txn(struct sq_conn *sc, int (*fn)(struct sq_conn *sc, void *arg), void *arg);
 
-/* Deferred search indexing, between write batches (store_backend.maintain). */
+/* Deferred search indexing (history.c), also run by search to catch up. */
 int sq_maintain(struct store_conn *c, int budget, bool *more);
+
+/*
+ * Upkeep between write batches (store_backend.maintain): search indexing,
+ * then moving the compliance outbox (compliance.c).
+ */
+int sq_maintain_all(struct store_conn *c, int budget, bool *more);
+
+/* Compliance queue (compliance.c, comp_claims.c), for the backend table. */
+int sq_cevent_add(struct store_conn *c, struct store_cevent *e);
+int sq_comp_enabled(struct store_conn *c, bool *on);
+int sq_comp_set_enabled(struct store_conn *c, bool on);
+int sq_comp_move(struct store_conn *c, int limit, int64_t *n);
+int sq_comp_claim(struct store_conn *c, const char *owner, const char *params, int max_events,
+                  int64_t lease_ms, int64_t now_ms, struct store_comp_claim *out);
+int sq_comp_fetch(struct store_conn *c, int64_t lo, int64_t hi, struct store_cevent **out,
+                  size_t *n);
+int sq_comp_renew(struct store_conn *c, const struct store_comp_claim *cl, int64_t expires_ms);
+int sq_comp_done(struct store_conn *c, const struct store_comp_claim *cl, const char *file,
+                 int64_t now_ms);
+int sq_comp_failed(struct store_conn *c, const struct store_comp_claim *cl, bool release,
+                   const char *error, int64_t now_ms);
+int sq_comp_status(struct store_conn *c, struct store_comp_status *out);
+
+/* Shared by compliance.c and comp_claims.c. */
+/* Open (create, migrate) the compliance database of sc unless it is open. */
+int sqc_open(struct sq_conn *sc);
+/*
+ * Carry up to limit outbox rows into the compliance database (store.h
+ * store_comp_move), sc outside any transaction; nowait as for sqc_begin.
+ */
+int sqc_move(struct sq_conn *sc, int limit, bool nowait, int64_t *n);
+/* Close it and finalize its statements (sq_close_conn). */
+void sqc_close(struct sq_conn *sc);
+/* Its cached statement id, or NULL (logged). */
+sqlite3_stmt *sqc_stmt(struct sq_conn *sc, enum sqc_stmt_id id);
+/* sq_fail / sq_exec_stmt for the compliance handle. */
+int sqc_fail(struct sq_conn *sc, sqlite3_stmt *stmt, int rc, const char *what);
+int sqc_exec(struct sq_conn *sc, sqlite3_stmt *stmt, const char *what);
+/*
+ * BEGIN IMMEDIATE on the compliance handle. With nowait, a lock held by
+ * another connection gives STORE_EBUSY at once and without a log line.
+ */
+int sqc_begin(struct sq_conn *sc, bool nowait);
+int sqc_commit(struct sq_conn *sc);
+void sqc_rollback(struct sq_conn *sc); /* nothing when no transaction is open */
+/*
+ * Step statement st (parameters bound) expecting one row whose first
+ * column is an integer: *v. STORE_ENOTFOUND for no row or NULL. Resets st.
+ */
+int sqc_int64(struct sq_conn *sc, sqlite3_stmt *st, int64_t *v, const char *what);
+/* The compliance columns, in the order of struct store_cevent. */
+#define SQ_CEVENT_COLS                                                                             \
+	"id, ts_ms, type, actor, actor_id, address, room_id, room, category, logged, peer, "       \
+	"msgid, content, detail"
+#define SQ_CEVENT_N_COLS 14
+/* Fill a store_cevent from a row of SQ_CEVENT_COLS (sq_collect row function). */
+void sq_cevent_row(sqlite3_stmt *st, void *item);
 
 /* Rooms issue data operations (rooms.c, history.c), for the backend table. */
 int sq_group_add(struct store_conn *c, struct store_group *g);
@@ -220,5 +329,8 @@ int sq_check(struct store_conn *c, char *detail, size_t detail_len);
 /* Migrations (schema.c): sq_migrations[i] brings version i to i + 1. */
 extern const char *const sq_migrations[];
 extern const int sq_n_migrations;
+/* The compliance database's own migrations (schema.c). */
+extern const char *const sqc_migrations[];
+extern const int sqc_n_migrations;
 
 #endif
