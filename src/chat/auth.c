@@ -163,6 +163,7 @@ static void finish(struct auth_op *op)
 	memset(&a, 0, sizeof(a));
 	if (op->rc == 0) {
 		str_copy(a.name, op->acct.name, sizeof(a.name));
+		a.id = op->acct.id;
 		a.admin = op->acct.admin;
 		a.scram = op->acct.scram;
 		op->cb(0, &a, op->arg);

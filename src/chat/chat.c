@@ -339,6 +339,7 @@ struct topic_op {
 	char room_key[CHAT_NAME_MAX]; /* its map key */
 	char topic[CHAT_TOPIC_MAX];   /* new topic */
 	char by[CHAT_NAME_MAX];       /* who set it */
+	struct store_cevent *ce;      /* its compliance event (ADMIN), or NULL */
 	chat_done_cb cb;              /* caller's completion */
 	void *arg;                    /* its argument */
 };
@@ -358,6 +359,8 @@ static int topic_job(struct store_conn *c, void *arg)
 	rc = store_room_update(c, &sr);
 	sr.description = NULL;
 	store_room_free(&sr);
+	if (rc == 0 && op->ce)
+		rc = store_cevent_add(c, op->ce);
 	return rc;
 }
 
@@ -376,6 +379,7 @@ static void topic_done(int rc, void *arg)
 	}
 	if (op->cb)
 		op->cb(rc ? CHAT_ESTORE : 0, op->arg);
+	chat_capture_free(op->ce);
 	free(op);
 }
 
@@ -395,6 +399,14 @@ void chat_set_topic(struct chat *ch, struct chat_user *u, struct chat_room *room
 	str_copy(op->room_key, room->key, sizeof(op->room_key));
 	str_copy(op->topic, topic, sizeof(op->topic));
 	str_copy(op->by, u->name, sizeof(op->by));
+	op->ce = chat_capture_new(ch, "ADMIN", u, NULL, room);
+	if (op->ce) {
+		char what[CHAT_NAME_MAX + 32];
+
+		snprintf(what, sizeof(what), "set room %s", room->name);
+		chat_capture_set(op->ce, what,
+		                 json_pack("{s:s, s:s}", "field", "description", "value", topic));
+	}
 	op->cb = cb;
 	op->arg = arg;
 	store_submit_write(ch->p.store, topic_job, topic_done, op);

@@ -84,6 +84,7 @@ struct chat_user {
 	char realname[CHAT_REAL_MAX]; /* real name (setname) */
 	char away[CHAT_AWAY_MAX];     /* away message, "" = present */
 	bool account;                 /* logged in to an account (false: guest) */
+	int64_t account_id;           /* its store id (0: guest); for compliance */
 	bool admin;                   /* administrator */
 	bool bot;                     /* bot mode (+B) */
 	int64_t signon_ms;            /* first session's login time */
@@ -97,6 +98,7 @@ struct chat_session {
 	struct chat_user *user; /* owner user */
 	void *owner;            /* the protocol layer's connection object */
 	uint64_t id;            /* unique for the process lifetime */
+	char addr[64];          /* client address (compliance), "" = unknown */
 };
 
 enum chat_msg_kind {
@@ -172,6 +174,7 @@ struct chat_params {
 	int argon2_memlimit_kib;      /* unknown accounts cost the same to check */
 	bool guests_allowed;          /* guests exist: "*" covers them too */
 	int participant_update_limit; /* large rooms: quiet above it, loud below 80% */
+	bool compliance;              /* capture compliance events (SPEC §5) */
 };
 
 /* --- life ----------------------------------------------------------------- */
@@ -193,6 +196,7 @@ int chat_load(struct chat *ch);
 
 struct chat_account {
 	char name[CHAT_NAME_MAX]; /* account name, display case */
+	int64_t id;               /* account id (store) */
 	bool admin;               /* administrator */
 	char *scram;              /* stored SCRAM keys or NULL (owned) */
 };
@@ -302,12 +306,12 @@ void chat_post_user(struct chat *ch, struct chat_session *s, struct chat_user *t
 
 /*
  * The newest `limit` messages of a room, oldest first (replayed on JOIN to
- * clients without chathistory). msgs[i].from is the sender when online,
- * else NULL (from_name is always set); valid only during the call.
+ * clients without chathistory), read by u (recorded as BACKCHAT). msgs[i].from is the sender when
+ * online, else NULL (from_name is always set); valid only during the call.
  */
 typedef void (*chat_history_cb)(int rc, const struct chat_msg *msgs, size_t n, void *arg);
-void chat_history_latest(struct chat *ch, struct chat_room *room, int limit, chat_history_cb cb,
-                         void *arg);
+void chat_history_latest(struct chat *ch, struct chat_user *u, struct chat_room *room, int limit,
+                         chat_history_cb cb, void *arg);
 
 /*
  * The rules of SPEC §3 (chat/rules.h) applied to the engine's users, rooms,

@@ -6,6 +6,8 @@
 
 #include "chat/chat.h"
 
+#include <jansson.h>
+
 struct event;
 
 struct chat {
@@ -66,5 +68,53 @@ struct chat_room *chat_room_adopt(struct chat *ch, struct chat_room *room);
 /* Set up / tear down authentication state (auth.c). */
 void chat_auth_init(struct chat *ch);
 void chat_auth_free_all(struct chat *ch);
+
+/* --- capture.c: compliance events (SPEC §5) ---------------------------- */
+
+struct store_cevent;
+struct store_conn;
+
+/* Who did something, as compliance records it. */
+struct chat_actor {
+	char name[CHAT_NAME_MAX]; /* account or guest nick ("" = the system) */
+	int64_t id;               /* account id, 0 = none */
+	char addr[64];            /* client address, "" = unknown */
+};
+
+/* Fill a from u (NULL = the system) and its session s (NULL = its first one). */
+void chat_actor_of(struct chat_actor *a, const struct chat_user *u, const struct chat_session *s);
+
+/*
+ * A new event of type for u (session s, room r; each may be NULL), or NULL
+ * when capture is off. Owned by the caller until chat_capture_submit or
+ * chat_capture_free.
+ */
+struct store_cevent *chat_capture_new(struct chat *ch, const char *type, const struct chat_user *u,
+                                      const struct chat_session *s, const struct chat_room *r);
+/* The same for the actor a. */
+struct store_cevent *chat_capture_new_as(struct chat *ch, const char *type,
+                                         const struct chat_actor *a, const struct chat_room *r);
+/* Set its content (copied) and detail (a JSON object, consumed; NULL = none). */
+void chat_capture_set(struct store_cevent *e, const char *content, json_t *detail);
+void chat_capture_free(struct store_cevent *e);
+/* Write e in a job of its own (not awaited; a failure is logged). Takes e; NULL is fine. */
+void chat_capture_submit(struct chat *ch, struct store_cevent *e);
+
+/*
+ * Inside a write job: the change-feed row of an administrative change and,
+ * when capture is on, its ADMIN event (store_admin_change). detail is
+ * consumed (NULL = none).
+ */
+int chat_admin_record(struct store_conn *c, const struct chat_actor *a, const char *kind,
+                      const char *name, const char *action, json_t *detail);
+
+/* BACKCHAT: a read the window w of room r (or of the conversation with peer): msgs[0..n). */
+void chat_capture_backchat(struct chat *ch, const struct chat_actor *a, const struct chat_room *r,
+                           const char *peer, const struct chat_history_window *w,
+                           const struct chat_msg *msgs, size_t n);
+/* SEARCH: a searched q (in room, or everywhere) and got n results. */
+void chat_capture_search(struct chat *ch, const struct chat_actor *a,
+                         const struct chat_search_query *q, const struct chat_room *room, size_t n,
+                         bool more);
 
 #endif

@@ -94,8 +94,14 @@ static int feed_job(struct store_conn *c, void *arg)
 static void remove_member(struct chat *ch, struct chat_room *r, struct chat_user *u,
                           const char *reason)
 {
+	struct store_cevent *e = chat_capture_new(ch, "PART", u, NULL, r);
+
 	if (ch->sink.kick)
 		ch->sink.kick(ch->sink_ctx, r, u, reason);
+	if (e) {
+		chat_capture_set(e, reason, json_pack("{s:s}", "by", "room change"));
+		chat_capture_submit(ch, e);
+	}
 	ptrvec_remove(&r->members, u);
 	ptrvec_remove(&u->rooms, r);
 	chat_room_count(ch, r);

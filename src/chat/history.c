@@ -23,6 +23,7 @@ struct history_op {
 	int64_t room_id;              /* room, or 0 */
 	char room_key[CHAT_NAME_MAX]; /* its map key */
 	char me[CHAT_NAME_MAX];       /* the reader (private conversations) */
+	struct chat_actor by;         /* the reader, for compliance (BACKCHAT) */
 	struct store_msg *rows;       /* read on the store thread */
 	size_t n;                     /* how many */
 	chat_history_cb cb;           /* caller's completion */
@@ -160,6 +161,9 @@ static void history_done(int rc, void *arg)
 		rc = CHAT_ENOROOM;
 	else if (rc)
 		rc = CHAT_ESTORE;
+	if (rc == 0)
+		chat_capture_backchat(op->ch, &op->by, r, op->room_id ? NULL : op->w.peer, &op->w,
+		                      msgs, op->n);
 	op->cb(rc, msgs, rc ? 0 : op->n, op->arg);
 	free(msgs);
 	for (size_t i = 0; i < op->n; i++)
@@ -190,17 +194,20 @@ void chat_history_query(struct chat *ch, struct chat_user *u, const struct chat_
 		str_copy(op->room_key, w->room->key, sizeof(op->room_key));
 	}
 	str_copy(op->me, u->name, sizeof(op->me));
+	chat_actor_of(&op->by, u, NULL);
 	op->cb = cb;
 	op->arg = arg;
 	store_submit_read(ch->p.store, history_job, history_done, op);
 }
 
-void chat_history_latest(struct chat *ch, struct chat_room *room, int limit, chat_history_cb cb,
-                         void *arg)
+void chat_history_latest(struct chat *ch, struct chat_user *u, struct chat_room *room, int limit,
+                         chat_history_cb cb, void *arg)
 {
 	struct history_op *op = xcalloc(1, sizeof(*op));
 
 	op->ch = ch;
+	str_copy(op->me, u->name, sizeof(op->me));
+	chat_actor_of(&op->by, u, NULL);
 	op->room_id = room->id;
 	str_copy(op->room_key, room->key, sizeof(op->room_key));
 	op->w.limit = limit < 1 ? 1 : limit > HISTORY_MAX ? HISTORY_MAX : limit;

@@ -25,18 +25,20 @@ struct manage_op {
 	char room[CHAT_NAME_MAX];     /* which room */
 	char category[CHAT_NAME_MAX]; /* create: its category */
 	char creator[CHAT_NAME_MAX];  /* create: becomes manager */
+	struct chat_actor by;         /* who asks (compliance) */
 	char *value;                  /* new value or +/- edit (owned) */
 	char err[200];                /* message for the user */
 	chat_manage_cb cb;            /* caller's completion */
 	void *arg;                    /* its argument */
 };
 
-static struct manage_op *op_new(struct chat *ch, const char *room, const char *value,
-                                chat_manage_cb cb, void *arg)
+static struct manage_op *op_new(struct chat *ch, struct chat_user *u, const char *room,
+                                const char *value, chat_manage_cb cb, void *arg)
 {
 	struct manage_op *op = xcalloc(1, sizeof(*op));
 
 	op->ch = ch;
+	chat_actor_of(&op->by, u, NULL);
 	str_copy(op->room, room, sizeof(op->room));
 	op->value = xstrdup(value ? value : "");
 	op->cb = cb;
@@ -142,6 +144,10 @@ static int parse_setting(struct manage_op *op, struct store_room *r)
 	return 0;
 }
 
+/* Names of enum chat_room_field, as compliance records them. */
+static const char *const field_names[] = {"description", "privacy",  "type",      "invitations",
+                                          "members",     "managers", "presenters"};
+
 static int edit_job(struct store_conn *c, void *arg)
 {
 	struct manage_op *op = arg;
@@ -161,7 +167,9 @@ static int edit_job(struct store_conn *c, void *arg)
 	if (rc == 0)
 		rc = store_room_update(c, &r);
 	if (rc == 0)
-		rc = store_change_add(c, "room", r.name);
+		rc = chat_admin_record(
+		    c, &op->by, "room", r.name, "set",
+		    json_pack("{s:s, s:s}", "field", field_names[op->field], "value", op->value));
 out:
 	store_room_free(&r);
 	return rc;
@@ -176,7 +184,7 @@ void chat_room_manage(struct chat *ch, struct chat_user *u, struct chat_room *r,
 		cb(CHAT_EDENIED, "only the room's managers may change it", arg);
 		return;
 	}
-	op = op_new(ch, r->name, value, cb, arg);
+	op = op_new(ch, u, r->name, value, cb, arg);
 	op->field = field;
 	store_submit_write(ch->p.store, edit_job, manage_done, op);
 }
@@ -202,7 +210,10 @@ static int create_job(struct store_conn *c, void *arg)
 	if (rc == STORE_EEXIST)
 		snprintf(op->err, sizeof(op->err), "a room named %s exists already", op->room);
 	if (rc == 0)
-		rc = store_change_add(c, "room", r.name);
+		rc = chat_admin_record(c, &op->by, "room", r.name, "add",
+		                       json_pack("{s:s, s:s, s:s}", "category", r.category,
+		                                 "privacy", op->value[0] ? op->value : "closed",
+		                                 "managers", op->creator));
 	return rc;
 }
 
@@ -230,7 +241,7 @@ void chat_room_create(struct chat *ch, struct chat_user *u, const char *name, co
 		cb(CHAT_EDENIED, "you may not create rooms in this category", arg);
 		return;
 	}
-	op = op_new(ch, name, privacy, cb, arg);
+	op = op_new(ch, u, name, privacy, cb, arg);
 	str_copy(op->category, cat->name, sizeof(op->category));
 	str_copy(op->creator, u->name, sizeof(op->creator));
 	store_submit_write(ch->p.store, create_job, manage_done, op);
@@ -351,9 +362,10 @@ void chat_invites_take(struct chat *ch, struct chat_user *u, chat_list_cb cb, vo
 /* --- redaction by an administrator ---------------------------------------------------- */
 
 struct redact_op {
-	char msgid[32];    /* which message */
-	chat_manage_cb cb; /* caller's completion */
-	void *arg;         /* its argument */
+	char msgid[32];       /* which message */
+	struct chat_actor by; /* the administrator (compliance) */
+	chat_manage_cb cb;    /* caller's completion */
+	void *arg;            /* its argument */
 };
 
 static int redact_job(struct store_conn *c, void *arg)
@@ -377,7 +389,11 @@ static int redact_job(struct store_conn *c, void *arg)
 	if (rc == 0 && n == 0)
 		rc = STORE_ENOTFOUND;
 	if (rc == 0)
-		rc = store_change_add(c, "message", op->msgid);
+		rc =
+		    chat_admin_record(c, &op->by, "message", op->msgid, "remove",
+		                      json_pack("{s:I, s:s, s:I, s:s}", "room_id",
+		                                (json_int_t)m.room_id, "sender", m.sender, "ts_ms",
+		                                (json_int_t)m.ts_ms, "text", m.text ? m.text : ""));
 	for (size_t i = 0; i < n; i++)
 		store_msg_free(&out[i]);
 	free(out);
@@ -407,6 +423,7 @@ void chat_redact(struct chat *ch, struct chat_user *u, const char *msgid, chat_m
 	}
 	op = xcalloc(1, sizeof(*op));
 	str_copy(op->msgid, msgid, sizeof(op->msgid));
+	chat_actor_of(&op->by, u, NULL);
 	op->cb = cb;
 	op->arg = arg;
 	store_submit_write(ch->p.store, redact_job, redact_done, op);

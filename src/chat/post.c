@@ -7,6 +7,11 @@
  * session is looked up by id at completion: it may have gone meanwhile, and
  * the message, committed, is delivered to everyone else all the same, and
  * the callback still runs (the caller finds out its client has gone).
+ *
+ * With compliance capture on, the message's CHAT event is written by the
+ * same job, in the same transaction (SPEC §5): committed together or not at
+ * all. A room without history then goes through the store too (only its
+ * event is written) and is delivered once that is durable.
  */
 #include "chat/chat_int.h"
 #include "common/id.h"
@@ -29,6 +34,7 @@ struct post_op {
 	chat_post_cb cb;              /* sender's completion */
 	void *arg;                    /* its argument */
 	bool keep;                    /* stored as history (else only delivered) */
+	struct store_cevent *ce;      /* its compliance event, or NULL (owned) */
 };
 
 static const char *const kind_names[] = {"PRIVMSG", "NOTICE", "TAGMSG", "JOIN",
@@ -38,6 +44,7 @@ static void post_op_free(struct post_op *op)
 {
 	free(op->sm.text);
 	free(op->sm.tags);
+	chat_capture_free(op->ce);
 	free(op);
 }
 
@@ -68,11 +75,19 @@ static void deliver(struct post_op *op, struct chat_session *from)
 		op->cb(0, &m, op->arg);
 }
 
+/*
+ * Atomic (store_submit_write_atomic): the event is built valid, so once the
+ * message is in, adding it can fail only with STORE_EIO, which rolls the
+ * whole group commit back.
+ */
 static int post_job(struct store_conn *c, void *arg)
 {
 	struct post_op *op = arg;
+	int rc = op->keep ? store_msg_insert(c, &op->sm) : 0;
 
-	return store_msg_insert(c, &op->sm);
+	if (rc == 0 && op->ce)
+		rc = store_cevent_add(c, op->ce);
+	return rc;
 }
 
 static void post_done(int rc, void *arg)
@@ -112,15 +127,30 @@ static struct post_op *post_op_new(struct chat *ch, struct chat_session *s, enum
 	return op;
 }
 
+/* The CHAT event of a message (TAGMSG carries no content and is not captured). */
+static void post_capture(struct post_op *op, struct chat_session *s, struct chat_room *room)
+{
+	if (op->kind == CHAT_TAGMSG)
+		return;
+	op->ce = chat_capture_new(op->ch, "CHAT", s->user, s, room);
+	if (!op->ce)
+		return;
+	op->ce->ts_ms = op->sm.ts_ms;
+	str_copy(op->ce->msgid, op->sm.msgid, sizeof(op->ce->msgid));
+	str_copy(op->ce->peer, op->sm.peer, sizeof(op->ce->peer));
+	chat_capture_set(op->ce, op->sm.text,
+	                 op->kind == CHAT_NOTICE ? json_pack("{s:s}", "kind", "NOTICE") : NULL);
+}
+
 static void post_submit(struct post_op *op)
 {
-	if (op->kind == CHAT_TAGMSG || !op->keep) {
-		/* Tags only (typing, reactions), or a room without history: relayed at once. */
-		deliver(op, chat_session_find(op->ch, op->sid));
-		post_op_free(op);
+	if (op->kind != CHAT_TAGMSG && (op->keep || op->ce)) {
+		store_submit_write_atomic(op->ch->p.store, post_job, post_done, op);
 		return;
 	}
-	store_submit_write_atomic(op->ch->p.store, post_job, post_done, op);
+	/* Tags only (typing, reactions), or a room without history or capture: relayed at once. */
+	deliver(op, chat_session_find(op->ch, op->sid));
+	post_op_free(op);
 }
 
 void chat_post_room(struct chat *ch, struct chat_session *s, struct chat_room *room,
@@ -136,9 +166,10 @@ void chat_post_room(struct chat *ch, struct chat_session *s, struct chat_room *r
 	}
 	op = post_op_new(ch, s, kind, text, client_tags, cb, arg);
 	op->sm.room_id = room->id;
-	/* A category without history: delivered (and, later, to compliance), not kept. */
+	/* A category without history: delivered (and captured), not kept. */
 	op->keep = chat_keeps_history(ch, room);
 	str_copy(op->room_key, room->key, sizeof(op->room_key));
+	post_capture(op, s, room);
 	post_submit(op);
 }
 
@@ -151,40 +182,65 @@ void chat_post_user(struct chat *ch, struct chat_session *s, struct chat_user *t
 	str_copy(op->sm.peer, to->name, sizeof(op->sm.peer));
 	str_copy(op->to_key, to->key, sizeof(op->to_key));
 	op->keep = true;
+	post_capture(op, s, NULL);
 	post_submit(op);
 }
 
 /* --- history events (event-playback) ------------------------------------------- */
 
+/* A history event and/or its compliance event (JOIN, PART). */
+struct event_op {
+	struct store_msg m;      /* the history event */
+	bool keep;               /* the room keeps history: m is stored */
+	struct store_cevent *ce; /* compliance event, or NULL */
+};
+
+/* Atomic like post_job. */
 static int event_job(struct store_conn *c, void *arg)
 {
-	return store_msg_insert(c, arg);
+	struct event_op *op = arg;
+	int rc = op->keep ? store_msg_insert(c, &op->m) : 0;
+
+	if (rc == 0 && op->ce)
+		rc = store_cevent_add(c, op->ce);
+	return rc;
 }
 
 static void event_done(int rc, void *arg)
 {
-	struct store_msg *m = arg;
+	struct event_op *op = arg;
 
 	if (rc)
-		log_warn("chat", "a %s event of %s was not kept: %s", m->kind, m->sender,
+		log_warn("chat", "a %s event of %s was not kept: %s", op->m.kind, op->m.sender,
 		         store_strerror(rc));
-	store_msg_free(m);
-	free(m);
+	store_msg_free(&op->m);
+	chat_capture_free(op->ce);
+	free(op);
 }
 
 void chat_event(struct chat *ch, struct chat_room *r, const char *who, enum chat_msg_kind kind,
                 const char *text)
 {
-	struct store_msg *m;
+	struct event_op *op;
+	bool keep = chat_keeps_history(ch, r);
+	struct store_cevent *ce = NULL;
 
-	if (!chat_keeps_history(ch, r))
+	if (kind == CHAT_EV_JOIN || kind == CHAT_EV_PART)
+		ce = chat_capture_new(ch, kind_names[kind], chat_user_find(ch, who), NULL, r);
+	if (!keep && !ce)
 		return;
-	m = xcalloc(1, sizeof(*m));
-	m->room_id = r->id;
-	m->ts_ms = time_now_ms();
-	id_new(m->ts_ms, m->msgid);
-	str_copy(m->sender, who, sizeof(m->sender));
-	str_copy(m->kind, kind_names[kind], sizeof(m->kind));
-	m->text = xstrdup(text ? text : "");
-	store_submit_write_atomic(ch->p.store, event_job, event_done, m);
+	op = xcalloc(1, sizeof(*op));
+	op->keep = keep;
+	op->ce = ce;
+	op->m.room_id = r->id;
+	op->m.ts_ms = time_now_ms();
+	id_new(op->m.ts_ms, op->m.msgid);
+	str_copy(op->m.sender, who, sizeof(op->m.sender));
+	str_copy(op->m.kind, kind_names[kind], sizeof(op->m.kind));
+	op->m.text = xstrdup(text ? text : "");
+	if (ce) {
+		ce->ts_ms = op->m.ts_ms;
+		chat_capture_set(ce, text, NULL);
+	}
+	store_submit_write_atomic(ch->p.store, event_job, event_done, op);
 }

@@ -16,6 +16,8 @@ struct search_op {
 	struct chat *ch;            /* engine */
 	struct chat_search_query q; /* what was asked (q.room not used on the thread) */
 	char me[CHAT_NAME_MAX];     /* who asks (private conversations) */
+	struct chat_actor by;       /* who asks, for compliance (SEARCH) */
+	int64_t room_id;            /* the room searched (q.room), 0 = everywhere */
 	bool private_too;           /* include the user's private messages */
 	int64_t *room_ids;          /* readable rooms */
 	size_t n_rooms;             /* how many */
@@ -79,6 +81,10 @@ static void search_done(int rc, void *arg)
 			n++;
 		}
 	}
+	if (rc == 0)
+		chat_capture_search(op->ch, &op->by, &op->q,
+		                    op->room_id ? room_by_id(op->ch, op->room_id) : NULL, n,
+		                    op->more);
 	op->cb(rc ? CHAT_ESTORE : 0, msgs, n, op->more, op->arg);
 	free(msgs);
 	for (size_t i = 0; i < op->n; i++)
@@ -101,6 +107,8 @@ void chat_search(struct chat *ch, struct chat_user *u, const struct chat_search_
 	if (op->q.limit < 1 || op->q.limit > 1000)
 		op->q.limit = op->q.limit < 1 ? 1 : 1000;
 	str_copy(op->me, u->name, sizeof(op->me));
+	chat_actor_of(&op->by, u, NULL);
+	op->room_id = q->room ? q->room->id : 0;
 	op->room_ids = xcalloc(ch->rooms.n_entries + 1, sizeof(*op->room_ids));
 	if (q->room) {
 		if (chat_may_read(ch, u, q->room))

@@ -205,6 +205,10 @@ static void register_finish(struct client *cl, const char *name, bool account, b
 	}
 	cl->session = s;
 	str_copy(cl->nick, s->user->name, sizeof(cl->nick));
+	if (cl->conn)
+		str_copy(s->addr, conn_peer(cl->conn), sizeof(s->addr));
+	if (account)
+		s->user->account_id = cl->account_id;
 	if (s->user->sessions.n == 1) {
 		/* First session: its USER/host details describe the user. */
 		if (account)

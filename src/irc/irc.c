@@ -65,6 +65,7 @@ struct irc *irc_new(struct event_base *base, const struct config *cfg, struct ne
 	p.argon2_memlimit_kib = cfg->argon2_memlimit_kib;
 	p.guests_allowed = cfg->allow_guests;
 	p.participant_update_limit = cfg->participant_update_limit;
+	p.compliance = cfg->comp_enabled;
 	irc->chat = chat_new(&p, &irc_sink, irc);
 	rc = chat_load(irc->chat);
 	if (rc) {

@@ -92,12 +92,14 @@ struct client {
 	bool registering;              /* an asynchronous registration step runs */
 	char account[CHAT_NAME_MAX];   /* SASL account, "" = none */
 	bool admin;                    /* account is an administrator */
+	int64_t account_id;            /* SASL account id, 0 = none */
 	enum sasl_mech sasl;           /* exchange in progress */
 	struct scram *scram;           /* SCRAM state */
 	int sasl_stage;                /* SCRAM: 0 first, 1 final, 2 ack expected */
 	char sasl_user[CHAT_NAME_MAX]; /* SCRAM: the name asked for (canonical once found) */
 	bool sasl_known;               /* SCRAM: that account exists (not yet proven) */
 	bool sasl_admin;               /* SCRAM: that account is an administrator */
+	int64_t sasl_id;               /* SCRAM: that account's id */
 	char *sasl_buf;                /* AUTHENTICATE chunks so far */
 	size_t sasl_len;               /* bytes in sasl_buf */
 	bool sasl_busy;                /* waiting for the store/worker */

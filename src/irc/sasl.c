@@ -76,12 +76,13 @@ static void sasl_send(struct client *cl, const char *data, size_t len)
 	free(b64);
 }
 
-static void sasl_success(struct client *cl, const char *account, bool admin)
+static void sasl_success(struct client *cl, const char *account, int64_t id, bool admin)
 {
 	char src[CHAT_NAME_MAX * 2 + 32];
 
 	str_copy(cl->account, account, sizeof(cl->account));
 	cl->admin = admin;
+	cl->account_id = id;
 	snprintf(src, sizeof(src), "%s!%s@pchat/user", cl->nick[0] ? cl->nick : account, account);
 	client_num(cl, RPL_LOGGEDIN, src, account, account);
 	client_num(cl, RPL_SASLSUCCESS);
@@ -136,7 +137,7 @@ static void plain_done(int rc, const struct chat_account *acct, void *arg)
 	if (!cl)
 		return;
 	if (rc == 0)
-		sasl_success(cl, acct->name, acct->admin);
+		sasl_success(cl, acct->name, acct->id, acct->admin);
 	else
 		sasl_failure(cl, rc == CHAT_EDISABLED ? "account disabled"
 		                 : rc == CHAT_ESTORE  ? "store unavailable"
@@ -223,6 +224,7 @@ static void scram_looked_up(int rc, const struct chat_account *acct, void *arg)
 		str_copy(cl->sasl_user, acct->name, sizeof(cl->sasl_user));
 		cl->sasl_known = true;
 		cl->sasl_admin = acct->admin;
+		cl->sasl_id = acct->id;
 	}
 	cl->sasl_stage = 1;
 	sasl_send(cl, out, strlen(out));
@@ -261,7 +263,7 @@ static void scram_step(struct client *cl, const char *data, size_t len)
 			return;
 		}
 		str_copy(user, cl->sasl_user, sizeof(user));
-		sasl_success(cl, user, cl->sasl_admin);
+		sasl_success(cl, user, cl->sasl_id, cl->sasl_admin);
 		client_try_register(cl);
 	}
 }

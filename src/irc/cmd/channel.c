@@ -169,7 +169,8 @@ static void replay(struct client *cl, struct chat_room *r)
 
 	a->irc = cl->irc;
 	a->arg = CLIENT_ARG(cl);
-	chat_history_latest(cl->irc->chat, r, cl->irc->cfg.default_history, replay_done, a);
+	chat_history_latest(cl->irc->chat, cl->session->user, r, cl->irc->cfg.default_history,
+	                    replay_done, a);
 }
 
 static void join_done(int rc, struct chat_room *room, void *arg);
