@@ -87,7 +87,7 @@ static int addin_add(struct ctl *ctx, int argc, char **argv)
 		rc = ctl_fail(ctx, ctl_exit_for_store(src), "cannot add add-in '%s': %s", a.name,
 		              store_strerror(src));
 	if (rc == CTL_EXIT_OK)
-		rc = ctl_change(ctx, "addin", a.name);
+		rc = ctl_change(ctx, "addin", a.name, "add", json_pack("{s:s}", "url", a.url));
 	rc = ctl_end(ctx, rc);
 	if (rc == CTL_EXIT_OK && ctx->json)
 		return ctl_json_out(json_pack("{s:s, s:s}", "name", a.name, "url", a.url));
@@ -160,7 +160,7 @@ static int addin_remove(struct ctl *ctx, int argc, char **argv)
 		rc = ctl_fail(ctx, ctl_exit_for_store(src), "cannot remove add-in '%s': %s", pos[0],
 		              store_strerror(src));
 	if (rc == CTL_EXIT_OK)
-		rc = ctl_change(ctx, "addin", pos[0]);
+		rc = ctl_change(ctx, "addin", pos[0], "remove", NULL);
 	rc = ctl_end(ctx, rc);
 	if (rc == CTL_EXIT_OK && ctx->json)
 		return ctl_json_out(json_pack("{s:s, s:b}", "name", pos[0], "removed", 1));

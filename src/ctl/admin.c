@@ -15,8 +15,10 @@
 #include "common/xmalloc.h"
 #include "store/store.h"
 
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DAY_MS 86400000LL
 
@@ -176,9 +178,24 @@ int ctl_begin(struct ctl *ctx)
 	return CTL_EXIT_OK;
 }
 
-int ctl_change(struct ctl *ctx, const char *kind, const char *name)
+int ctl_change(struct ctl *ctx, const char *kind, const char *name, const char *action,
+               json_t *detail)
 {
-	int rc = store_change_add(ctx->conn, kind, name);
+	struct passwd *pw = getpwuid(geteuid());
+	struct store_admin_change ch = {
+	    .kind = kind,
+	    .name = name,
+	    .action = action,
+	    .actor = pw ? pw->pw_name : "unknown",
+	    .address = "pchatctl",
+	};
+	char *text = detail ? json_dumps(detail, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	int rc;
+
+	ch.detail = text;
+	rc = store_admin_change(ctx->conn, &ch);
+	free(text);
+	json_decref(detail);
 
 	if (rc != STORE_OK)
 		return ctl_fail(ctx, ctl_exit_for_store(rc),

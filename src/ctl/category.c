@@ -156,7 +156,7 @@ static int write_cat(struct ctl *ctx, struct store_category *c, bool add)
 		rc = ctl_fail(ctx, ctl_exit_for_store(src), "cannot write category '%s': %s",
 		              c->name, store_strerror(src));
 	if (rc == CTL_EXIT_OK)
-		rc = ctl_change(ctx, "category", c->name);
+		rc = ctl_change(ctx, "category", c->name, add ? "add" : "set", cat_json(c));
 	return ctl_end(ctx, rc);
 }
 
@@ -360,7 +360,7 @@ static int category_remove(struct ctl *ctx, int argc, char **argv)
 		rc = ctl_fail(ctx, ctl_exit_for_store(src), "cannot remove category '%s': %s",
 		              c.name, store_strerror(src));
 	if (rc == CTL_EXIT_OK)
-		rc = ctl_change(ctx, "category", c.name);
+		rc = ctl_change(ctx, "category", c.name, "remove", NULL);
 	rc = ctl_end(ctx, rc);
 	if (rc == CTL_EXIT_OK && ctx->json)
 		rc = ctl_json_out(json_pack("{s:s, s:b}", "name", c.name, "removed", 1));

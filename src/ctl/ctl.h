@@ -50,6 +50,7 @@ extern const struct ctl_cmd ctl_db_cmds[];
 extern const struct ctl_cmd ctl_group_cmds[];
 extern const struct ctl_cmd ctl_category_cmds[];
 extern const struct ctl_cmd ctl_addin_cmds[];
+extern const struct ctl_cmd ctl_compliance_cmds[];
 
 /*
  * Run the command named by argv[0] among the nodes of table (a node's
@@ -154,10 +155,14 @@ int ctl_onoff(const struct ctl *ctx, const char *opt, const char *s, bool *out);
 /* Start a transaction; CTL_EXIT_OK or an error code after printing why. */
 int ctl_begin(struct ctl *ctx);
 /*
- * Record the change (store_change_add(kind, name), so a running pchatd
- * applies it within a second). CTL_EXIT_OK or an error code.
+ * Record the change (store_admin_change: the change-feed row, so a running
+ * pchatd applies it within a second, and with compliance on an ADMIN event
+ * naming the operator — the Unix user running pchatctl — the action and
+ * detail, a JSON object that is consumed; NULL = none). Inside the
+ * caller's transaction. CTL_EXIT_OK or an error code.
  */
-int ctl_change(struct ctl *ctx, const char *kind, const char *name);
+int ctl_change(struct ctl *ctx, const char *kind, const char *name, const char *action,
+               json_t *detail);
 /* Commit when rc is CTL_EXIT_OK, else roll back. Returns rc or the commit's error. */
 int ctl_end(struct ctl *ctx, int rc);
 

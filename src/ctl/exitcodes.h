@@ -16,7 +16,7 @@
 	X(INVALID, 4, "an invalid value (name syntax, password, number, text)")                    \
 	X(DATABASE, 5, "the database failed, is busy, is newer than pchatctl, or is damaged")      \
 	X(CONFIG, 6, "the configuration file is missing or wrong")                                 \
-	X(SYSTEM, 7, "a system error (data directory, standard input)")                            \
+	X(SYSTEM, 7, "a system error (data directory, standard input, output directory)")          \
 	X(INUSE, 8, "still in use: a category with rooms, an add-in attached to a room")
 
 enum ctl_exit {

@@ -86,7 +86,7 @@ static int write_group(struct ctl *ctx, struct store_group *g, bool add)
 		rc = ctl_fail(ctx, ctl_exit_for_store(src), "cannot write group '%s': %s", g->name,
 		              store_strerror(src));
 	if (rc == CTL_EXIT_OK)
-		rc = ctl_change(ctx, "group", g->name);
+		rc = ctl_change(ctx, "group", g->name, add ? "add" : "set", group_json(g));
 	return ctl_end(ctx, rc);
 }
 
@@ -167,7 +167,7 @@ static int group_remove(struct ctl *ctx, int argc, char **argv)
 		rc = ctl_fail(ctx, ctl_exit_for_store(src), "cannot remove group '%s': %s", g.name,
 		              store_strerror(src));
 	if (rc == CTL_EXIT_OK)
-		rc = ctl_change(ctx, "group", g.name);
+		rc = ctl_change(ctx, "group", g.name, "remove", NULL);
 	rc = ctl_end(ctx, rc);
 	if (rc != CTL_EXIT_OK)
 		goto out;

@@ -64,6 +64,13 @@ static const struct ctl_cmd root_cmds[] = {
      "DESCRIPTION\n"
      "    Integrity check and schema version of the chat database.\n",
      NULL, ctl_db_cmds},
+    {"compliance", "export and inspect the compliance queue",
+     "\n"
+     "DESCRIPTION\n"
+     "    Every message, join, part, history read, search and administrative change\n"
+     "    is queued for the compliance archive when [compliance] enabled = yes\n"
+     "    (docs/compliance.md). run exports the queue now; status shows it.\n",
+     NULL, ctl_compliance_cmds},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -278,7 +278,8 @@ static int do_redact(struct ctl *ctx, const struct redact_opts *o, const struct 
 		rc = ctl_fail(ctx, ctl_exit_for_store(src), "cannot %s messages: %s",
 		              o->replace ? "replace" : "remove", store_strerror(src));
 	for (size_t i = 0; rc == CTL_EXIT_OK && i < *n; i++)
-		rc = ctl_change(ctx, "message", (*out)[i].msgid);
+		rc = ctl_change(ctx, "message", (*out)[i].msgid, o->replace ? "replace" : "remove",
+		                msg_json(&(*out)[i]));
 	return ctl_end(ctx, rc);
 }
 

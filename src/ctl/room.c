@@ -405,7 +405,7 @@ static int write_room(struct ctl *ctx, struct store_room *r, bool add)
 		rc = ctl_fail(ctx, ctl_exit_for_store(src), "cannot write room '#%s': %s", r->name,
 		              store_strerror(src));
 	if (rc == CTL_EXIT_OK)
-		rc = ctl_change(ctx, "room", r->name);
+		rc = ctl_change(ctx, "room", r->name, add ? "add" : "set", room_json(r));
 	return ctl_end(ctx, rc);
 }
 
@@ -610,7 +610,7 @@ static int room_remove(struct ctl *ctx, int argc, char **argv)
 		rc = ctl_fail(ctx, ctl_exit_for_store(src), "cannot remove room '#%s': %s", r.name,
 		              store_strerror(src));
 	if (rc == CTL_EXIT_OK)
-		rc = ctl_change(ctx, "room", r.name);
+		rc = ctl_change(ctx, "room", r.name, "remove", NULL);
 	rc = ctl_end(ctx, rc);
 	if (rc == CTL_EXIT_OK && ctx->json)
 		rc = ctl_json_out(json_pack("{s:s, s:b}", "name", r.name, "removed", 1));

@@ -54,7 +54,9 @@ int room_clear(struct ctl *ctx, int argc, char **argv)
 		rc = ctl_fail(ctx, ctl_exit_for_store(src), "cannot clear room '#%s': %s", r.name,
 		              store_strerror(src));
 	if (rc == CTL_EXIT_OK)
-		rc = ctl_change(ctx, "room", r.name);
+		rc = ctl_change(
+		    ctx, "room", r.name, "clear",
+		    json_pack("{s:I, s:I}", "before_ms", (json_int_t)ts, "removed", (json_int_t)n));
 	rc = ctl_end(ctx, rc);
 	if (rc == CTL_EXIT_OK && ctx->json)
 		rc = ctl_json_out(json_pack("{s:s, s:s, s:I}", "room", r.name, "before",

@@ -148,6 +148,44 @@ static json_t *account_json(const struct store_account *a)
 	                 a->scram != NULL);
 }
 
+/* Which account write write_account does. */
+enum account_write {
+	ACCOUNT_ADD,    /* store_account_add */
+	ACCOUNT_UPDATE, /* store_account_update */
+	ACCOUNT_REMOVE, /* store_account_remove */
+};
+
+/*
+ * Write an account and record the change (change feed, compliance) in one
+ * transaction; action and detail (consumed) describe it. CTL_EXIT_OK or an
+ * error code after printing why.
+ */
+static int write_account(struct ctl *ctx, enum account_write w, struct store_account *a,
+                         const char *action, json_t *detail)
+{
+	static const char *const verbs[] = {"add", "update", "remove"};
+	int rc = ctl_begin(ctx), src;
+
+	if (rc != CTL_EXIT_OK) {
+		json_decref(detail);
+		return rc;
+	}
+	src = w == ACCOUNT_ADD      ? store_account_add(ctx->conn, a)
+	      : w == ACCOUNT_UPDATE ? store_account_update(ctx->conn, a)
+	                            : store_account_remove(ctx->conn, a->name);
+	if (src == STORE_ENOTFOUND)
+		rc = ctl_fail(ctx, CTL_EXIT_NOTFOUND, "no account '%s' (see 'pchatctl user list')",
+		              a->name);
+	else if (src != STORE_OK)
+		rc = ctl_fail(ctx, ctl_exit_for_store(src), "cannot %s account '%s': %s", verbs[w],
+		              a->name, store_strerror(src));
+	if (rc == CTL_EXIT_OK)
+		rc = ctl_change(ctx, "account", a->name, action, detail);
+	else
+		json_decref(detail);
+	return ctl_end(ctx, rc);
+}
+
 /* Print the result of add/passwd: the password only when generated. */
 static int print_password_result(struct ctl *ctx, const struct store_account *a, const char *what,
                                  const char *pw, bool generated)
@@ -199,12 +237,9 @@ static int user_add(struct ctl *ctx, int argc, char **argv)
 	rc = set_password(ctx, &a, o.password_stdin, pw, sizeof pw);
 	if (rc != CTL_EXIT_OK)
 		goto out_free;
-	rc = store_account_add(ctx->conn, &a);
-	if (rc != STORE_OK) {
-		rc = ctl_fail(ctx, ctl_exit_for_store(rc), "cannot add account '%s': %s", a.name,
-		              store_strerror(rc));
+	rc = write_account(ctx, ACCOUNT_ADD, &a, "add", account_json(&a));
+	if (rc != CTL_EXIT_OK)
 		goto out_free;
-	}
 	rc = print_password_result(ctx, &a, "created", pw, !o.password_stdin);
 out_free:
 	store_account_free(&a);
@@ -234,6 +269,7 @@ static int user_remove(struct ctl *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {{NULL, 0, NULL, 0}};
 	struct user_opts o = {0};
+	struct store_account a = {0};
 	char *pos[1];
 	int rc;
 
@@ -242,13 +278,10 @@ static int user_remove(struct ctl *ctx, int argc, char **argv)
 		rc = ctl_store(ctx);
 	if (rc != CTL_EXIT_OK)
 		return rc;
-	rc = store_account_remove(ctx->conn, pos[0]);
-	if (rc == STORE_ENOTFOUND)
-		return ctl_fail(ctx, CTL_EXIT_NOTFOUND,
-		                "no account '%s' (see 'pchatctl user list')", pos[0]);
-	if (rc != STORE_OK)
-		return ctl_fail(ctx, ctl_exit_for_store(rc), "cannot remove account '%s': %s",
-		                pos[0], store_strerror(rc));
+	str_copy(a.name, pos[0], sizeof a.name);
+	rc = write_account(ctx, ACCOUNT_REMOVE, &a, "remove", NULL);
+	if (rc != CTL_EXIT_OK)
+		return rc;
 	if (ctx->json)
 		return ctl_json_out(json_pack("{s:s, s:b}", "name", pos[0], "removed", 1));
 	printf("removed account '%s'\n", pos[0]);
@@ -271,12 +304,9 @@ static int user_passwd(struct ctl *ctx, int argc, char **argv)
 		rc = set_password(ctx, &a, o.password_stdin, pw, sizeof pw);
 	if (rc != CTL_EXIT_OK)
 		goto out;
-	rc = store_account_update(ctx->conn, &a);
-	if (rc != STORE_OK) {
-		rc = ctl_fail(ctx, ctl_exit_for_store(rc), "cannot update account '%s': %s", a.name,
-		              store_strerror(rc));
+	rc = write_account(ctx, ACCOUNT_UPDATE, &a, "passwd", NULL);
+	if (rc != CTL_EXIT_OK)
 		goto out;
-	}
 	rc = print_password_result(ctx, &a, "new password for", pw, !o.password_stdin);
 out:
 	store_account_free(&a);
@@ -305,12 +335,11 @@ static int user_set(struct ctl *ctx, int argc, char **argv)
 		a.admin = o.admin;
 	if (o.chat_enabled >= 0)
 		a.chat_enabled = o.chat_enabled;
-	rc = store_account_update(ctx->conn, &a);
-	if (rc != STORE_OK) {
-		rc = ctl_fail(ctx, ctl_exit_for_store(rc), "cannot update account '%s': %s", a.name,
-		              store_strerror(rc));
+	rc = write_account(
+	    ctx, ACCOUNT_UPDATE, &a, "set",
+	    json_pack("{s:b, s:b}", "admin", a.admin, "chat_enabled", a.chat_enabled));
+	if (rc != CTL_EXIT_OK)
 		goto out;
-	}
 	if (ctx->json)
 		rc = ctl_json_out(account_json(&a));
 	else
