@@ -10,6 +10,7 @@
 #include "common/str.h"
 #include "common/workq.h"
 #include "common/xmalloc.h"
+#include "compliance/service.h"
 #include "core/config.h"
 #include "core/net.h"
 #include "irc/irc.h"
@@ -44,6 +45,8 @@ struct server {
 	struct workq *workq;                                /* password hashing */
 	struct net *net;                                    /* listeners and connections */
 	struct irc *irc;                                    /* the IRC face */
+	struct comp_service *comp;                          /* compliance adapter thread */
+	char comp_owner[128];                               /* its name in claims */
 	struct event *sig_term;                             /* SIGTERM */
 	struct event *sig_int;                              /* SIGINT */
 	struct event *sig_hup;                              /* SIGHUP */
@@ -303,6 +306,60 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	net_shutdown(srv->net, NULL);
 }
 
+/* The adapter's options from cfg (strings point into cfg and srv). */
+static int comp_options_from(struct server *srv, const struct config *cfg, struct comp_options *o)
+{
+	const char *test = getenv("PCHAT_TEST_COMPLIANCE_INTERVAL"); /* tests: seconds */
+	char host[64] = "localhost";
+	int64_t secs;
+
+	memset(o, 0, sizeof(*o));
+	o->output_dir = cfg->comp_output_dir;
+	o->format = comp_format_parse(cfg->comp_format);
+	o->one_room_per_file = cfg->comp_one_room_per_file;
+	o->add_room_details = cfg->comp_add_room_details;
+	o->add_user_details = cfg->comp_add_user_details;
+	o->max_events = cfg->comp_max_events_per_file;
+	o->uri_host = cfg->network;
+	gethostname(host, sizeof(host) - 1);
+	snprintf(srv->comp_owner, sizeof(srv->comp_owner), "pchatd@%.40s:%ld", host,
+	         (long)getpid());
+	o->owner = srv->comp_owner;
+	o->lease_ms = comp_test_lease_ms();
+	if (test && str_to_i64(test, 1, 86400, &secs) == 0)
+		return (int)secs;
+	return cfg->comp_run_interval;
+}
+
+/*
+ * Compliance (SPEC §5): the capture setting goes into the database, where
+ * pchatctl reads it; with capture on, the adapter thread starts and takes
+ * the store's direct connection, which nothing else uses after start-up.
+ * The default output directory is made (0700) when missing; a configured
+ * one never is (a missing mount must not be papered over).
+ */
+static int start_compliance(struct server *srv)
+{
+	struct comp_options o;
+	char def[CONFIG_PATH_MAX + 16];
+	int interval, rc = store_comp_set_enabled(store_direct(srv->store), srv->cfg.comp_enabled);
+
+	if (rc != 0) {
+		log_error("compliance", "cannot record the capture setting: %s",
+		          store_strerror(rc));
+		return -1;
+	}
+	if (!srv->cfg.comp_enabled)
+		return 0;
+	interval = comp_options_from(srv, &srv->cfg, &o);
+	snprintf(def, sizeof(def), "%s/compliance", srv->cfg.data_dir);
+	if (strcmp(o.output_dir, def) == 0 && mkdir(o.output_dir, 0700) != 0 && errno != EEXIST)
+		log_warn("compliance", "cannot create %s: %s (events stay queued until it exists)",
+		         o.output_dir, strerror(errno));
+	srv->comp = comp_service_start(store_direct(srv->store), &o, interval);
+	return srv->comp ? 0 : -1;
+}
+
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
@@ -322,6 +379,15 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	if (any_tls(&cfg) &&
 	    net_tls_load(srv->net, cfg.tls_cert, cfg.tls_key, err, sizeof(err)) != 0)
 		log_error("tls", "reload: %s (keeping the old certificate)", err);
+	if (srv->comp) {
+		struct comp_options o;
+		int interval = comp_options_from(srv, &cfg, &o);
+
+		comp_service_reload(srv->comp, &o, interval);
+	}
+	if (cfg.comp_enabled != srv->cfg.comp_enabled)
+		log_warn("compliance",
+		         "reload: [compliance] enabled takes effect at the next start");
 	srv->cfg = cfg;
 	irc_reload(srv->irc, &cfg);
 }
@@ -364,6 +430,8 @@ static int run(struct server *srv)
 		log_error("pchatd", "%s", err);
 		return EXIT_START;
 	}
+	if (start_compliance(srv) != 0)
+		return EXIT_START;
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, on_stop, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, on_stop, srv);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, on_hup, srv);
@@ -385,6 +453,7 @@ static void teardown(struct server *srv)
 		event_free(srv->sig_int);
 	if (srv->sig_hup)
 		event_free(srv->sig_hup);
+	comp_service_stop(srv->comp);
 	workq_free(srv->workq);
 	store_close(srv->store);
 	mailbox_free(srv->mb);
