@@ -11,7 +11,7 @@ BUILD      ?= build
 SANBUILD   ?= build-san
 PYTHON     ?= /usr/bin/python3
 DEB_PKGS   := build-essential meson ninja-build pkg-config libevent-dev libssl-dev \
-              libsqlite3-dev sqlite3 libsodium-dev libxml2-dev libjansson-dev libinih-dev \
+              libsqlite3-dev sqlite3 libsodium-dev libxml2-dev libxml2-utils libjansson-dev libinih-dev \
               libcmocka-dev python3-pytest clang-format openssl weechat-headless tmux ii irssi \
               clang libclang-rt-14-dev
 C_SOURCES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src tests bench -name '*.[ch]')
@@ -64,6 +64,7 @@ format:
 
 bench: build
 	bench/run.sh $(abspath $(BUILD))
+	bench/run_compliance.sh $(abspath $(BUILD))
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD)
