@@ -70,3 +70,38 @@ CONF
 	# operator with user mode +F is exempt (pchatd runs with flood_rate = 0)
 	OPER_ARGS=(--oper "bench:$pass" --umode +F)
 }
+
+# The pchatd configuration every benchmark uses ($TMP/pchatd.conf): data in
+# $TMP/data, guests (the load generator may skip SASL), no flood control;
+# $1 is appended (more sections).
+write_pchatd_base_config() {
+	cat >"$TMP/pchatd.conf" <<CONF
+[server]
+data_dir = $TMP/data
+listen = 127.0.0.1:$PORT
+
+[auth]
+allow_guests = yes
+
+[limits]
+flood_rate = 0
+max_clients = 20000
+sendq = 1048576
+${1:-}
+CONF
+}
+
+# Wait until the server just started (SERVER_PID) listens on PORT; on failure
+# print its log and exit. $1 names the calling script in the message.
+wait_listening() {
+	for _ in $(seq 100); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+			return 0
+		fi
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "$1: ${PEER:-pchatd} did not start listening on $PORT; its log:" >&2
+	tail -20 "$TMP/server.log" >&2
+	exit 1
+}

@@ -86,19 +86,7 @@ OPER_ARGS=()
 
 write_pchatd_config() {
 	mkdir -p -m 700 "$TMP/data"
-	cat >"$TMP/pchatd.conf" <<CONF
-[server]
-data_dir = $TMP/data
-listen = 127.0.0.1:$PORT
-
-[auth]
-allow_guests = yes
-
-[limits]
-flood_rate = 0
-max_clients = 20000
-sendq = 1048576
-CONF
+	write_pchatd_base_config
 	for i in $(seq 0 49); do
 		"$BUILD/pchatctl" --data-dir "$TMP/data" room add "bench$i" --privacy open >>"$TMP/pchatctl.log" 2>&1 ||
 			{ echo "run.sh: pchatctl room add bench$i failed:" >&2; tail -5 "$TMP/pchatctl.log" >&2; exit 1; }
@@ -112,16 +100,7 @@ start_server() {
 	ngircd) ngircd -n -f "$TMP/ngircd.conf" >>"$TMP/server.log" 2>&1 & ;;
 	esac
 	SERVER_PID=$!
-	for _ in $(seq 100); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-			return 0
-		fi
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "run.sh: $PEER did not start listening on $PORT; its log:" >&2
-	tail -20 "$TMP/server.log" >&2
-	exit 1
+	wait_listening run.sh
 }
 
 # run_scenario NAME loadgen-args... : restart the server, run, keep the JSON.
