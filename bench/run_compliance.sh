@@ -112,6 +112,4 @@ with open(f"{tmp}/export.txt") as f:
         if line.startswith("compliance export"):
             name, _, rest = line.partition(":")
             print(f"| {name} | {rest.split('=')[-1].strip()} | {rest.strip()} (target >= 100,000 events/s) |")
-        elif line:
-            print(f"|  | | {line} |")
 PYEOF
