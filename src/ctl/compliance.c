@@ -175,8 +175,7 @@ static int comp_status_cmd(struct ctl *ctx, int argc, char **argv)
 
 const struct ctl_cmd ctl_compliance_cmds[] = {
     {"run", "export the compliance queue now",
-     "[--output-dir DIR] [--format xml|jsonl] [--one-room-per-file] [--add-room-details]\n"
-     "    [--add-user-details] [--max-events N]\n"
+     " [--output-dir DIR] [--format xml|jsonl] [OPTIONS]\n"
      "DESCRIPTION\n"
      "    Export every queued compliance event into files in the output directory\n"
      "    (default: [compliance] output_dir, DATA_DIR/compliance), exactly as pchatd\n"
