@@ -324,9 +324,12 @@ static const struct store_backend *pick_backend(const char *url, const char **ta
 		snprintf(err, errlen, "no database given");
 		return NULL;
 	}
-	if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
-		snprintf(err, errlen, "database %s: the PostgreSQL backend is not built yet", url);
-		return NULL;
+	/* A PostgreSQL URL, or a libpq conninfo ("host=... dbname=..."): libpq parses it whole. */
+	if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0 ||
+	    (!strstr(url, "://") && (strstr(url, "host=") || strstr(url, "dbname=") ||
+	                             strstr(url, "service=") || strstr(url, "port=")))) {
+		*target = url;
+		return &store_pg_backend;
 	}
 	*target = strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url;
 	if (!**target) {

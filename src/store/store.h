@@ -49,7 +49,7 @@ const char *store_strerror(int err);
 #define STORE_SCHEMA_VERSION 3
 
 struct store_options {
-	const char *url;    /* "sqlite:PATH" or a plain path (SQLite) */
+	const char *url;    /* "sqlite:PATH" or a path (SQLite); postgresql://... or a conninfo */
 	int n_readers;      /* reader threads/connections (default 2) */
 	int max_batch;      /* write jobs per transaction (default 4096) */
 	bool create;        /* create the database if missing */

@@ -2,7 +2,7 @@
  * store_int.h — what a storage backend implements, and what store.c needs
  * to know of a connection.
  *
- * A backend (sqlite/, later pg/) fills one const struct store_backend and
+ * A backend (sqlite/, pg/) fills one const struct store_backend and
  * embeds struct store_conn as the first member of its own connection type.
  * store.c validates arguments, then calls the backend through these
  * pointers only; it never sees SQL. Nothing here is part of the public
@@ -128,7 +128,10 @@ struct store_backend {
 	int (*msg_history)(struct store_conn *c, const struct store_history_query *q,
 	                   struct store_msg **out, size_t *n);
 	int (*msg_by_msgid)(struct store_conn *c, const char *msgid, struct store_msg *out);
-	/* account is lower-cased (or NULL). */
+	/*
+	 * account is lower-cased (or NULL). Every conversation of the window,
+	 * in any order: store.c sorts them and keeps the first limit.
+	 */
 	int (*msg_targets)(struct store_conn *c, const int64_t *room_ids, size_t n_rooms,
 	                   const char *account, int64_t after_ts, int64_t before_ts, int limit,
 	                   struct store_target **out, size_t *n);
@@ -184,6 +187,9 @@ bool store_list_ok(const char *list);
  */
 size_t store_words(const char *text, char *buf, size_t buflen, char **words, size_t max);
 
+/* Whether text has no word at all (a search for "" or blanks: any text). */
+bool store_text_blank(const char *text);
+
 /*
  * Whether text passes the byte-for-byte check of a case-sensitive query:
  * ALL = every word occurs, ANY = one word occurs, EXACT = the phrase (text
@@ -194,5 +200,8 @@ bool store_text_matches(const char *text, const char *query, int match);
 
 /* The SQLite backend (sqlite/sqlite.c). */
 extern const struct store_backend store_sqlite_backend;
+
+/* The PostgreSQL backend (pg/backend.c). */
+extern const struct store_backend store_pg_backend;
 
 #endif

@@ -117,6 +117,14 @@ static bool phrase_occurs(const char *text, const char *query)
 	return ok;
 }
 
+bool store_text_blank(const char *text)
+{
+	for (const char *p = text; *p; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			return false;
+	return true;
+}
+
 bool store_text_matches(const char *text, const char *query, int match)
 {
 	char *words[64];
@@ -384,11 +392,22 @@ int store_msg_by_msgid(struct store_conn *c, const char *msgid, struct store_msg
 	return c->be->msg_by_msgid(c, msgid, out);
 }
 
+/* Oldest activity first, then by name. */
+static int target_cmp(const void *a, const void *b)
+{
+	const struct store_target *x = a, *y = b;
+
+	if (x->last_ts != y->last_ts)
+		return x->last_ts < y->last_ts ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
 int store_msg_targets(struct store_conn *c, const int64_t *room_ids, size_t n_rooms,
                       const char *account, int64_t after_ts, int64_t before_ts, int limit,
                       struct store_target **out, size_t *n)
 {
 	char la[STORE_NAME_MAX];
+	int rc;
 
 	*out = NULL;
 	*n = 0;
@@ -400,8 +419,14 @@ int store_msg_targets(struct store_conn *c, const int64_t *room_ids, size_t n_ro
 		return STORE_EINVAL;
 	if (account)
 		str_lower(la, account, sizeof(la));
-	return c->be->msg_targets(c, room_ids, n_rooms, account ? la : NULL, after_ts, before_ts,
-	                          limit, out, n);
+	rc = c->be->msg_targets(c, room_ids, n_rooms, account ? la : NULL, after_ts, before_ts,
+	                        limit, out, n);
+	/* Backends return every conversation of the window; the order and the cut are here. */
+	if (rc == 0 && *n > 1)
+		qsort(*out, *n, sizeof(**out), target_cmp);
+	if (rc == 0 && *n > (size_t)limit)
+		*n = (size_t)limit;
+	return rc;
 }
 
 int store_msg_search(struct store_conn *c, const struct store_search_query *q,

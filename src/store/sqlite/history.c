@@ -116,15 +116,6 @@ static void target_row(sqlite3_stmt *st, void *item)
 	t->last_ts = sqlite3_column_int64(st, 1);
 }
 
-static int target_cmp(const void *a, const void *b)
-{
-	const struct store_target *x = a, *y = b;
-
-	if (x->last_ts != y->last_ts)
-		return x->last_ts < y->last_ts ? -1 : 1;
-	return strcmp(x->name, y->name);
-}
-
 /* Append the newest message time of each room (those with one in the window). */
 static int room_targets(struct sq_conn *sc, const int64_t *room_ids, size_t n_rooms, int64_t after,
                         int64_t before, struct store_target **out, size_t *n)
@@ -174,10 +165,6 @@ int sq_msg_targets(struct store_conn *c, const int64_t *room_ids, size_t n_rooms
 		*n = 0;
 		return rc;
 	}
-	if (*n > 1)
-		qsort(*out, *n, sizeof(**out), target_cmp);
-	if (*n > (size_t)limit)
-		*n = (size_t)limit;
 	return 0;
 }
 
@@ -225,15 +212,6 @@ static char *fts_query(const char *text, int match)
 		return NULL;
 	}
 	return q;
-}
-
-/* Whether text has no word at all (an empty query: any text). */
-static bool blank(const char *text)
-{
-	for (const char *p = text; *p; p++)
-		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-			return false;
-	return true;
 }
 
 /* --- search --------------------------------------------------------------- */
@@ -423,7 +401,7 @@ int sq_msg_search(struct store_conn *c, const struct store_search_query *q, stru
                   size_t *n, bool *more)
 {
 	struct sq_conn *sc = sq_of(c);
-	bool any = blank(q->text), done = false;
+	bool any = store_text_blank(q->text), done = false;
 	char *fts = any ? NULL : fts_query(q->text, q->match);
 	char *rooms = ids_json(q->room_ids, q->n_rooms);
 	struct search_run r = {.q = q, .cursor = INT64_MAX, .want = (size_t)q->limit + 1};
@@ -536,7 +514,7 @@ static int redact_locked(struct sq_conn *sc, void *arg)
 {
 	struct redact_arg *ra = arg;
 	const struct store_msg_filter *f = ra->f;
-	bool any = !f->text || blank(f->text);
+	bool any = !f->text || store_text_blank(f->text);
 	char *fts = any ? NULL : fts_query(f->text, f->match);
 	sqlite3_stmt *set = sq_stmt(sc, SQ_REDACT_SET);
 	int rc = 0;

@@ -1,0 +1,322 @@
+/*
+ * test_store_pg.c — what only the PostgreSQL backend promises: conninfo
+ * strings, the schema created on open and refused when newer, servers
+ * migrating one database at the same time, the integrity check finding
+ * what is wrong, and a connection that survives its session being killed
+ * (without ever continuing a transaction on a new session).
+ *
+ * The generic behaviour is the contract suite's (tests/contract). This file
+ * uses libpq directly to forge what the store would never write. It needs
+ * PCHAT_TEST_STORE_URL=postgresql://USER@HOST:PORT/DB of a role that may
+ * create databases (tests/pg/run_contract.sh BUILD test_store_pg); each test
+ * creates and drops a database of its own. Without the variable it skips.
+ */
+#include "common/id.h"
+#include "common/str.h"
+#include "store/store.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define N_MIGRATORS 6
+
+struct tctx {
+	char db[32];        /* this test's database */
+	char url[256];      /* URL of db */
+	char conninfo[256]; /* the same as a conninfo string */
+	char admin[256];    /* URL of the database named by PCHAT_TEST_STORE_URL */
+};
+
+/* Run SQL on url with a raw connection; it must succeed. */
+static void raw_exec(const char *url, const char *sql)
+{
+	PGconn *db = PQconnectdb(url);
+	PGresult *r;
+
+	assert_int_equal(PQstatus(db), CONNECTION_OK);
+	r = PQexec(db, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(db);
+}
+
+/* One integer from a query. */
+static long long raw_int(const char *url, const char *sql)
+{
+	PGconn *db = PQconnectdb(url);
+	PGresult *r;
+	long long v;
+
+	assert_int_equal(PQstatus(db), CONNECTION_OK);
+	r = PQexec(db, sql);
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_int_equal(PQntuples(r), 1);
+	v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	PQfinish(db);
+	return v;
+}
+
+/* A conninfo string for the same server, user and database as url. */
+static void to_conninfo(const char *url, char *out, size_t outlen)
+{
+	PQconninfoOption *opts = PQconninfoParse(url, NULL);
+	size_t used = 0;
+
+	assert_non_null(opts);
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (o->val && *o->val)
+			str_appendf(out, outlen, &used, "%s%s=%s", used ? " " : "", o->keyword,
+			            o->val);
+	PQconninfoFree(opts);
+}
+
+static int setup(void **state)
+{
+	const char *env = getenv("PCHAT_TEST_STORE_URL");
+	struct tctx *t;
+	unsigned char rnd[4];
+	char sql[96];
+	const char *slash;
+
+	if (!env || strncmp(env, "postgres", 8) != 0)
+		skip();
+	t = calloc(1, sizeof(*t));
+	str_copy(t->admin, env, sizeof(t->admin));
+	id_random(rnd, sizeof(rnd));
+	snprintf(t->db, sizeof(t->db), "pgt_%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
+	slash = strrchr(env, '/');
+	assert_non_null(slash);
+	snprintf(t->url, sizeof(t->url), "%.*s/%s", (int)(slash - env), env, t->db);
+	to_conninfo(t->url, t->conninfo, sizeof(t->conninfo));
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", t->db);
+	raw_exec(t->admin, sql);
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct tctx *t = *state;
+	char sql[96];
+
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", t->db);
+	raw_exec(t->admin, sql);
+	free(t);
+	return 0;
+}
+
+static struct store *open_at(const char *url, char *err, size_t errlen)
+{
+	struct store_options opt = {.url = url, .create = true};
+
+	return store_open(&opt, err, errlen);
+}
+
+static void add_account(struct store *st, const char *name, int want)
+{
+	struct store_account a = {0};
+
+	str_copy(a.name, name, sizeof(a.name));
+	a.chat_enabled = true;
+	assert_int_equal(store_account_add(store_direct(st), &a), want);
+}
+
+static bool has_account(struct store *st, const char *name)
+{
+	struct store_account a = {0};
+	int rc = store_account_get(store_direct(st), name, &a);
+
+	assert_true(rc == 0 || rc == STORE_ENOTFOUND);
+	store_account_free(&a);
+	return rc == 0;
+}
+
+/* Kill every other pchat session on the test's database (a restart, as far as we can tell). */
+static void kill_sessions(const struct tctx *t)
+{
+	char sql[200];
+
+	snprintf(sql, sizeof(sql),
+	         "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '%s'"
+	         " AND application_name = 'pchat'",
+	         t->db);
+	raw_exec(t->admin, sql);
+}
+
+static void test_conninfo_and_schema(void **state)
+{
+	struct tctx *t = *state;
+	char err[256] = "", detail[256] = "";
+	struct store *st = open_at(t->conninfo, err, sizeof(err));
+
+	if (!st)
+		fail_msg("%s: %s", t->conninfo, err);
+	assert_int_equal(raw_int(t->url, "SELECT version FROM schema_version"),
+	                 STORE_SCHEMA_VERSION);
+	assert_int_equal(raw_int(t->url, "SELECT count(*) FROM categories WHERE name = 'general'"),
+	                 1);
+	assert_int_equal(store_check(store_direct(st), detail, sizeof(detail)), 0);
+	add_account(st, "Alice", 0);
+	add_account(st, "ALICE", STORE_EEXIST); /* pchat_key: ASCII case folded */
+	store_close(st);
+	/* reopening (by URL) migrates nothing and keeps the data */
+	st = open_at(t->url, err, sizeof(err));
+	assert_non_null(st);
+	assert_true(has_account(st, "alice"));
+	assert_int_equal(raw_int(t->url, "SELECT count(*) FROM schema_version"), 1);
+	store_close(st);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+	struct tctx *t = *state;
+	char err[256] = "";
+	struct store *st = open_at(t->url, err, sizeof(err));
+
+	assert_non_null(st);
+	store_close(st);
+	raw_exec(t->url, "UPDATE schema_version SET version = 99");
+	assert_null(open_at(t->url, err, sizeof(err)));
+	assert_non_null(strstr(err, "newer"));
+	assert_non_null(strstr(err, t->db));
+}
+
+static void *migrate_thread(void *arg)
+{
+	const struct tctx *t = arg;
+	char err[256] = "";
+	struct store *st = open_at(t->url, err, sizeof(err));
+
+	if (st)
+		store_close(st);
+	return st ? arg : NULL;
+}
+
+static void test_concurrent_migrations(void **state)
+{
+	struct tctx *t = *state;
+	pthread_t th[N_MIGRATORS];
+	void *res;
+
+	for (int i = 0; i < N_MIGRATORS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, migrate_thread, t), 0);
+	for (int i = 0; i < N_MIGRATORS; i++) {
+		assert_int_equal(pthread_join(th[i], &res), 0);
+		assert_ptr_equal(res, t); /* every store opened */
+	}
+	assert_int_equal(raw_int(t->url, "SELECT count(*) FROM schema_version"), 1);
+	assert_int_equal(raw_int(t->url, "SELECT count(*) FROM counters"), 2);
+}
+
+static void test_check_finds_damage(void **state)
+{
+	struct tctx *t = *state;
+	char err[256] = "", detail[512] = "";
+	struct store *st = open_at(t->url, err, sizeof(err));
+
+	assert_non_null(st);
+	/* a message of a room that does not exist (foreign keys switched off to forge it) */
+	raw_exec(t->url, "SET session_replication_role = replica;"
+	                 "INSERT INTO messages (room_id, msgid, ts_ms, sender, kind, text)"
+	                 " VALUES (424242, 'orphan', 1, 'x', 'PRIVMSG', 'lost')");
+	raw_exec(t->url, "DELETE FROM counters WHERE name = 'compliance'");
+	assert_int_equal(store_check(store_direct(st), detail, sizeof(detail)), STORE_EIO);
+	assert_non_null(strstr(detail, "rooms that do not exist"));
+	assert_non_null(strstr(detail, "counters"));
+	raw_exec(t->url, "UPDATE schema_version SET version = 2");
+	assert_int_equal(store_check(store_direct(st), detail, sizeof(detail)), STORE_EIO);
+	assert_non_null(strstr(detail, "schema version 2"));
+	store_close(st);
+}
+
+static void test_reconnect(void **state)
+{
+	struct tctx *t = *state;
+	char err[256] = "";
+	struct store *st = open_at(t->url, err, sizeof(err));
+	struct store_conn *c;
+
+	assert_non_null(st);
+	c = store_direct(st);
+	add_account(st, "before", 0);
+	/* an idle session killed: the next BEGIN reconnects and works */
+	kill_sessions(t);
+	assert_int_equal(store_begin(c), 0);
+	add_account(st, "intx", 0);
+	assert_int_equal(store_commit(c), 0);
+	assert_true(has_account(st, "intx"));
+	/* killed inside a transaction: the rest fails, nothing is committed */
+	assert_int_equal(store_begin(c), 0);
+	add_account(st, "lost1", 0);
+	kill_sessions(t);
+	add_account(st, "lost2", STORE_EIO);
+	add_account(st, "lost3", STORE_EIO); /* never on a new session in autocommit */
+	assert_int_equal(store_commit(c), STORE_EIO);
+	assert_false(has_account(st, "lost1"));
+	assert_false(has_account(st, "lost3"));
+	/* killed outside a transaction: that statement fails, the next reconnects */
+	kill_sessions(t);
+	add_account(st, "after1", STORE_EIO);
+	add_account(st, "after2", 0);
+	assert_true(has_account(st, "before"));
+	assert_true(has_account(st, "after2"));
+	store_close(st);
+}
+
+/*
+ * As SQLite: a conflict inside a transaction leaves it usable. But a
+ * statement that really fails aborts a PostgreSQL transaction, and then
+ * COMMIT must report the failure, not commit the rest (it would "succeed"
+ * as a ROLLBACK).
+ */
+static void test_failed_tx_not_committed(void **state)
+{
+	struct tctx *t = *state;
+	char err[256] = "";
+	struct store *st = open_at(t->url, err, sizeof(err));
+	struct store_conn *c;
+
+	assert_non_null(st);
+	c = store_direct(st);
+	add_account(st, "dup", 0);
+	assert_int_equal(store_begin(c), 0);
+	add_account(st, "fresh", 0);
+	add_account(st, "DUP", STORE_EEXIST);
+	assert_int_equal(store_commit(c), 0);
+	assert_true(has_account(st, "fresh"));
+	/* a constraint the store does not know: the insert fails in the database */
+	raw_exec(t->url, "ALTER TABLE accounts ADD CONSTRAINT forged CHECK (name <> 'bad')");
+	assert_int_equal(store_begin(c), 0);
+	add_account(st, "fresh2", 0);
+	add_account(st, "bad", STORE_EINVAL);
+	assert_int_equal(store_commit(c), STORE_EIO);
+	assert_false(has_account(st, "fresh2"));
+	/* the connection is usable again */
+	add_account(st, "fresh2", 0);
+	assert_true(has_account(st, "fresh2"));
+	store_close(st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_conninfo_and_schema, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_migrations, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_finds_damage, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_tx_not_committed, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("store PostgreSQL only", tests, NULL, NULL);
+}
