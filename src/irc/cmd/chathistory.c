@@ -36,7 +36,8 @@ static int parse_ref(const char *s, struct ch_ref *r)
 		r->star = true;
 		return 0;
 	}
-	if (strncmp(s, "msgid=", 6) == 0 && s[6] && strlen(s + 6) < sizeof(r->msgid)) {
+	if (strncmp(s, "msgid=", 6) == 0 && s[6] &&
+	    strnlen(s + 6, sizeof(r->msgid)) < sizeof(r->msgid)) {
 		str_copy(r->msgid, s + 6, sizeof(r->msgid));
 		return 0;
 	}
