@@ -13,7 +13,7 @@ PYTHON     ?= /usr/bin/python3
 DEB_PKGS   := build-essential meson ninja-build pkg-config libevent-dev libssl-dev \
               libsqlite3-dev sqlite3 libsodium-dev libxml2-dev libxml2-utils libjansson-dev libinih-dev \
               libcmocka-dev python3-pytest clang-format openssl weechat-headless tmux ii irssi \
-              clang libclang-rt-14-dev
+              clang libclang-rt-14-dev libpq-dev postgresql-15 postgresql-client-15
 C_SOURCES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src tests bench -name '*.[ch]')
 
 .PHONY: all build run check unit integration format-check format deps bench clean fuzz fuzz-regress
@@ -46,9 +46,12 @@ unit: $(SANBUILD)/build.ninja
 	ninja -C $(SANBUILD)
 	meson test -C $(SANBUILD) --print-errorlogs
 
+# The integration suite runs twice: on SQLite, then with every server on a
+# database of a throw-away PostgreSQL 15 cluster (tests/pg/pgtmp.sh).
 integration: $(SANBUILD)/build.ninja
 	ninja -C $(SANBUILD)
 	PCHAT_BUILD=$(abspath $(SANBUILD)) $(PYTHON) -m pytest -q tests/integration
+	PCHAT_TEST_DB=postgresql PCHAT_BUILD=$(abspath $(SANBUILD)) $(PYTHON) -m pytest -q tests/integration
 
 check: format-check unit integration fuzz-regress
 

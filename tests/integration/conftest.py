@@ -6,6 +6,11 @@ Binaries come from $PCHAT_BUILD (default /work/main/build). The server's
 stderr goes to a file that is printed when a test fails. Every process
 started here is stopped by a finalizer, even when the test fails.
 
+With PCHAT_TEST_DB=postgresql every Server gets a database of its own in
+one PostgreSQL 15 cluster started for the session (tests/pg/pgtmp.sh: a
+free port, the unprivileged postgres user when run as root) and stopped at
+the end; otherwise SQLite files in the data directory (the default).
+
 Fixtures:
   server       - one shared server per test module (guests refused),
                  with unique_name() so tests do not collide
@@ -33,6 +38,53 @@ PCHATD = os.path.join(BUILD, "pchatd")
 PCHATCTL = os.path.join(BUILD, "pchatctl")
 
 _counter = itertools.count(1)
+
+DB_BACKEND = os.environ.get("PCHAT_TEST_DB", "sqlite")
+PGTMP = os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "pg", "pgtmp.sh")
+requires_sqlite = pytest.mark.skipif(DB_BACKEND != "sqlite",
+                                     reason="inspects the SQLite files themselves")
+
+
+class PgCluster:
+    """One throw-away PostgreSQL cluster for the whole session."""
+
+    def __init__(self):
+        import tempfile
+        parent = tempfile.mkdtemp(prefix="pchat-pg-")
+        os.chmod(parent, 0o755)  # the cluster runs as the postgres user when we are root
+        self.dir = parent + "/cluster"
+        self.url = subprocess.run([PGTMP, "start", self.dir], check=True, capture_output=True,
+                                  text=True, timeout=120).stdout.strip()
+        self.base = self.url.rsplit("/", 1)[0]
+        self.n = itertools.count(1)
+
+    def new_database(self):
+        name = "s%d" % next(self.n)
+        subprocess.run(["psql", "-q", self.url, "-c", "CREATE DATABASE %s" % name], check=True,
+                       capture_output=True, timeout=60)
+        return self.base + "/" + name
+
+    def stop(self):
+        subprocess.run([PGTMP, "stop", self.dir], timeout=120)
+        try:
+            os.rmdir(os.path.dirname(self.dir))
+        except OSError:
+            pass
+
+
+_pg = None
+
+
+def pg_cluster():
+    global _pg
+    if _pg is None:
+        _pg = PgCluster()
+    return _pg
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _pg is not None:
+        _pg.stop()
 
 
 def unique_name(prefix="u"):
@@ -72,6 +124,10 @@ class Server:
         text += ["%s = %s" % kv for kv in a.items()]
         if limits:
             text += ["", "[limits]"] + ["%s = %s" % kv for kv in limits.items()]
+        self.db_url = None
+        if DB_BACKEND == "postgresql":
+            self.db_url = pg_cluster().new_database()
+            text += ["", "[database]", "url = " + self.db_url]
         text += ["", extra]
         with open(self.config, "w") as f:
             f.write("\n".join(text) + "\n")

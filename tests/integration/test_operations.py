@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import Server
+from conftest import Server, requires_sqlite
 
 
 def _cert_fingerprint(port):
@@ -103,6 +103,7 @@ def small_fs(tmp_path):
     subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
+@requires_sqlite  # fills the file system under the SQLite file (PostgreSQL: test_pg_outage.py)
 def test_store_failure_fails_the_message_and_nothing_is_delivered(tmp_path, small_fs, request):
     (tmp_path / "srv").mkdir()
     s = Server(tmp_path / "srv", limits={"flood_rate": 0, "sendq": 4194304})

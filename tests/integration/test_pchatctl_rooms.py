@@ -17,6 +17,12 @@ import subprocess
 
 import pytest
 
+# These drive pchatctl on a data directory of their own and read its SQLite
+# file directly; against PostgreSQL, pchatctl is exercised by the server
+# tests (test_live_admin.py, test_compliance.py, test_operations.py).
+pytestmark = pytest.mark.skipif(os.environ.get("PCHAT_TEST_DB", "sqlite") != "sqlite",
+                                reason="reads the SQLite files of its own data directory")
+
 BUILD = os.environ.get("PCHAT_BUILD", "/work/main/build")
 PCHATCTL = os.path.join(BUILD, "pchatctl")
 
