@@ -46,7 +46,7 @@ const char *store_strerror(int err);
 #define STORE_NAME_MAX 64 /* account, category and room names, bytes + NUL */
 
 /* Current schema version written by this binary. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 struct store_options {
 	const char *url;    /* "sqlite:PATH" or a path (SQLite); postgresql://... or a conninfo */
@@ -544,5 +544,205 @@ struct store_admin_change {
 	const char *detail;  /* a JSON object text with the changed fields, or NULL */
 };
 int store_admin_change(struct store_conn *c, const struct store_admin_change *ch);
+
+/* --- pool (SPEC §6, docs/architecture.md "Pool, pool state and the fence") --- */
+
+/*
+ * The pool's control row, kept in every chat database (it replicates with
+ * the data). A change writes generation + 1; servers obey the highest
+ * generation they can read.
+ */
+#define STORE_POOL_ACTIVE_MAX 4096
+
+struct store_pool_state {
+	int64_t generation;              /* 0 = never set (a new database) */
+	char state[16];                  /* "normal" or "failed-over" */
+	char *active;                    /* active servers, comma-separated, "" = none set; owned */
+	bool fenced;                     /* a newer generation elsewhere fenced this database */
+	int64_t fenced_generation;       /* that generation (0 when not fenced) */
+	int64_t changed_ms;              /* when it was written */
+	char changed_by[STORE_NAME_MAX]; /* who wrote it (operator or server) */
+};
+/* The row (a database without one gives generation 0, "normal", active ""). */
+int store_pool_get(struct store_conn *c, struct store_pool_state *out);
+/*
+ * Write the row if st->generation is greater than the stored one
+ * (compare-and-set; STORE_EBUSY when another change got there first), in
+ * the caller's transaction or its own.
+ */
+int store_pool_set(struct store_conn *c, const struct store_pool_state *st);
+void store_pool_state_free(struct store_pool_state *st); /* frees active, not st */
+
+/* A server of the pool as it reports itself (heartbeat row). */
+struct store_server {
+	char name[STORE_NAME_MAX];     /* server name from the topology */
+	int64_t started_ms;            /* when this process started */
+	int64_t seen_ms;               /* last heartbeat */
+	int clients;                   /* connections at the last heartbeat */
+	bool active;                   /* accepting new clients at the last heartbeat */
+	int64_t generation;            /* pool-state generation it obeys */
+	char database[STORE_NAME_MAX]; /* the database it uses ("primary", "backup") */
+};
+/* Insert or update the heartbeat row of s->name. */
+int store_server_beat(struct store_conn *c, const struct store_server *s);
+/* Every server row, ordered by name (*out: array of *n, free(*out)). */
+int store_server_list(struct store_conn *c, struct store_server **out, size_t *n);
+/* Forget a server row (and, in pool mode, its presence rows). */
+int store_server_forget(struct store_conn *c, const char *name);
+
+/* --- pool bus: notifications between the servers of a pool --------------- */
+
+/*
+ * store_notify() queues payload (text, at most STORE_NOTIFY_MAX bytes) in
+ * the caller's write transaction; every listener of every server sharing
+ * the database receives it when — and only if — the transaction commits,
+ * in commit order (PostgreSQL NOTIFY on the channel "pchat"; identical
+ * payloads of one transaction arrive once, so payloads carry an id). SQLite has a
+ * single server: there it does nothing and returns 0.
+ */
+#define STORE_NOTIFY_MAX 7900
+
+int store_notify(struct store_conn *c, const char *payload);
+
+/*
+ * A listener: a connection of its own driven by the event loop (never
+ * blocking it) that calls cb(payload, arg) on the loop thread for every
+ * notification, its own server's included. When the connection is lost it
+ * reconnects with backoff and then calls cb(NULL, arg) once: notifications
+ * of the outage are lost, the caller resynchronises. NULL (with a message
+ * in err) when the backend has no notifications (SQLite) or the first
+ * connection fails.
+ */
+struct store_listener;
+typedef void (*store_listen_cb)(const char *payload, void *arg);
+struct store_listener *store_listen(struct store *st, struct event_base *base, store_listen_cb cb,
+                                    void *arg, char *err, size_t errlen);
+void store_listener_free(struct store_listener *l);
+
+/* --- moving a database (pchatctl migrate, docs/deployment.md) ----------------- */
+
+/*
+ * Every table of a chat database as rows of plain values, the same on every
+ * backend: store_dump() reads one table in key order, store_load() inserts
+ * rows keeping their ids, sequence numbers, msgids and times. Booleans are
+ * integers 0/1; a folded text (markers' target) is ASCII lower case. The
+ * compliance queue (events, claims, state) and the id counters ('changes',
+ * 'compliance': the last id handed out) are tables here too, wherever the
+ * backend keeps them. Tables are listed in load order (parents first).
+ */
+enum store_dump_table {
+	STORE_DUMP_SETTINGS,    /* key, value */
+	STORE_DUMP_ACCOUNTS,    /* accounts with password hashes and SCRAM keys */
+	STORE_DUMP_CATEGORIES,  /* categories with their settings */
+	STORE_DUMP_GROUPS,      /* groups */
+	STORE_DUMP_ADDINS,      /* add-ins */
+	STORE_DUMP_ROOMS,       /* rooms with settings and roles, last_seq */
+	STORE_DUMP_FOLLOWS,     /* followed rooms (account id, room id) */
+	STORE_DUMP_INVITATIONS, /* pending invitations */
+	STORE_DUMP_MARKERS,     /* read markers */
+	STORE_DUMP_MESSAGES,    /* history: messages and events, redacted state, seq, msgid, tags */
+	STORE_DUMP_CHANGES,     /* the change feed */
+	STORE_DUMP_COUNTERS,    /* name, last id handed out ('changes', 'compliance') */
+	STORE_DUMP_CEVENTS,     /* the compliance queue (SQLite: after moving the outbox) */
+	STORE_DUMP_CCLAIMS,     /* compliance claims in progress (resumed unchanged) */
+	STORE_DUMP_CSTATE,      /* compliance status: exported count, last run, last error */
+	STORE_DUMP_N
+};
+
+enum store_col_type {
+	STORE_COL_INT,  /* 64-bit integer */
+	STORE_COL_TEXT, /* UTF-8 text */
+	STORE_COL_BOOL, /* 0 or 1 (an integer in rows) */
+};
+
+struct store_dump_col {
+	const char *name; /* column name (the same in every backend) */
+	int type;         /* enum store_col_type */
+	bool nullable;    /* may be NULL */
+	bool fold;        /* text kept ASCII lower-cased (compared case-insensitively) */
+};
+
+struct store_dump_def {
+	const char *name;                  /* table name in reports (and in the chat schema) */
+	const struct store_dump_col *cols; /* its columns; the first n_key are the key */
+	int n_cols;                        /* columns in cols */
+	int n_key;                         /* rows are ordered by these (0: one row) */
+};
+
+#define STORE_DUMP_MAX_COLS 16 /* the widest table: backends size a row's array by it */
+
+/* The tables, indexed by enum store_dump_table. */
+extern const struct store_dump_def store_dump_defs[STORE_DUMP_N];
+
+/*
+ * One value of a row. From store_dump, s points into the backend's buffer
+ * (valid during the callback); rows given to store_load have s NUL-terminated.
+ */
+struct store_value {
+	bool null;     /* SQL NULL */
+	int64_t i;     /* INT and BOOL columns */
+	const char *s; /* TEXT columns: the bytes (not NUL-terminated necessarily) */
+	size_t len;    /* their length */
+};
+
+/* Called with each row (n_cols values); returns 0 to go on, or a store_err to stop. */
+typedef int (*store_row_cb)(void *arg, const struct store_value *row);
+
+/*
+ * Read every row of table, in key order, inside the caller's transaction
+ * (a big table is read in batches: memory stays bounded). Returns 0, the
+ * callback's error, or a store_err.
+ */
+int store_dump(struct store_conn *c, int table, store_row_cb cb, void *arg);
+
+/*
+ * Insert n rows of table as given (ids and all), in the caller's
+ * transaction; COUNTERS and CSTATE rows overwrite the target's values.
+ * STORE_EINVAL when the backend cannot be a target (SQLite).
+ */
+int store_load(struct store_conn *c, int table, const struct store_value *rows, size_t n);
+
+/* What store_copy found, per table. */
+struct store_copy_table {
+	int64_t src_rows; /* rows read from the source */
+	int64_t dst_rows; /* rows the target holds after the copy */
+	char src_sum[65]; /* SHA-256 (hex) of the source rows, canonical form */
+	char dst_sum[65]; /* the same over the target's rows */
+	bool ok;          /* counts and checksums agree */
+};
+
+struct store_copy_report {
+	struct store_copy_table t[STORE_DUMP_N]; /* by enum store_dump_table */
+	int64_t outbox_moved; /* compliance events moved out of the outbox first */
+	bool verified;        /* the target was read back: every sum is complete */
+	bool ok;              /* every table agrees */
+};
+
+struct store_copy_options {
+	bool replace;  /* empty a target that holds data (else STORE_ENOTEMPTY) */
+	int64_t every; /* progress every this many rows of a table (0 = never) */
+	void (*progress)(void *arg, const char *table, int64_t rows); /* or NULL */
+	void *arg;                                                    /* for progress */
+};
+
+/*
+ * Copy everything of src into the empty database dst (store_dump ->
+ * store_load), then read dst back and compare counts and checksums table by
+ * table. First moves src's compliance outbox (its only write). All of dst in
+ * one transaction: committed only when every table agrees (rep->ok),
+ * rolled back otherwise (then STORE_EIO) or on any error. STORE_ENOTEMPTY
+ * when dst already holds accounts, rooms, groups, add-ins, messages,
+ * changes, compliance events or a category other than "general" (and
+ * !opt->replace). Identity sequences and counters end past the copied ids.
+ */
+int store_copy(struct store_conn *src, struct store_conn *dst, const struct store_copy_options *opt,
+               struct store_copy_report *rep);
+
+/*
+ * Whether another process has the database at url open (SQLite: a lock on
+ * its shared-memory file, so call this before opening it): true (*pid
+ * set when known, else 0), false when not seen (always for PostgreSQL).
+ */
+bool store_in_use(const char *url, int *pid);
 
 #endif

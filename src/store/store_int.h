@@ -29,6 +29,11 @@ struct store_conn {
 	bool in_job;                    /* running a store job: the store owns transactions */
 };
 
+/* The generic part of every backend's listener (first member; store_bus.c). */
+struct store_listener {
+	const struct store_backend *be; /* the backend that made it */
+};
+
 /*
  * One backend. Every int-returning pointer returns 0 or a store_err and logs
  * database failures itself (log once, where detected). Arguments reaching the
@@ -165,6 +170,50 @@ struct store_backend {
 	int (*comp_failed)(struct store_conn *c, const struct store_comp_claim *cl, bool release,
 	                   const char *error, int64_t now_ms);
 	int (*comp_status)(struct store_conn *c, struct store_comp_status *out);
+
+	/*
+	 * Pool bus (store.h "pool bus"; store_bus.c validates the payload).
+	 * NULL in a backend without notifications (SQLite): store_notify then
+	 * does nothing and store_listen fails. notify queues payload in c's
+	 * open transaction (STORE_EINVAL when none is open). listen_open
+	 * starts a listener on the database c is connected to, with a session
+	 * of its own (c itself is not used: another thread may hold it).
+	 */
+	int (*notify)(struct store_conn *c, const char *payload);
+	struct store_listener *(*listen_open)(struct store_conn *c, struct event_base *base,
+	                                      store_listen_cb cb, void *arg, char *err,
+	                                      size_t errlen);
+	void (*listen_free)(struct store_listener *l);
+
+	/*
+	 * Pool (store.h "pool"; store_pool.c validates). pool_get fills every
+	 * field (active never NULL; no row = generation 0, "normal", "").
+	 * pool_set is one compare-and-set: written only when st->generation
+	 * is greater than the stored one, else STORE_EBUSY. server_beat gets
+	 * seen_ms already set; server_list orders by name.
+	 */
+	int (*pool_get)(struct store_conn *c, struct store_pool_state *out);
+	int (*pool_set)(struct store_conn *c, const struct store_pool_state *st);
+	int (*server_beat)(struct store_conn *c, const struct store_server *s);
+	int (*server_list)(struct store_conn *c, struct store_server **out, size_t *n);
+	int (*server_forget)(struct store_conn *c, const char *name);
+
+	/*
+	 * Moving a database (store.h "moving a database"; store_migrate.c).
+	 * dump reads one table in key order inside the caller's transaction,
+	 * in bounded batches. A target backend fills load_prepare (check that
+	 * c holds no chat data: STORE_ENOTEMPTY; with replace, delete it; then
+	 * drop the rows a fresh schema brings, such as the "general"
+	 * category), load (rows as given, ids kept) and load_finish (identity
+	 * sequences past the copied ids); NULL where the backend cannot be a
+	 * target. in_use looks for another process using target before it is
+	 * opened (NULL when the backend cannot tell).
+	 */
+	int (*dump)(struct store_conn *c, int table, store_row_cb cb, void *arg);
+	int (*load_prepare)(struct store_conn *c, bool replace);
+	int (*load)(struct store_conn *c, int table, const struct store_value *rows, size_t n);
+	int (*load_finish)(struct store_conn *c);
+	bool (*in_use)(const char *target, int *pid);
 };
 
 /*

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <ctype.h>
 
 #define N_ASYNC 5000 /* write jobs in the ordering test */
 
@@ -2640,6 +2641,191 @@ static void test_comp_writer_moves(void **state)
 	assert_int_equal(comp_queued(t), 20);
 }
 
+/* --- pool (store.h "pool") ------------------------------------------------ */
+
+/* The current control row's generation (the database may be shared). */
+static int64_t pool_gen(struct tctx *t)
+{
+	struct store_pool_state p;
+	int64_t g;
+
+	assert_int_equal(store_pool_get(t->c, &p), 0);
+	assert_non_null(p.active);
+	g = p.generation;
+	store_pool_state_free(&p);
+	return g;
+}
+
+static void pool_fill(struct store_pool_state *p, int64_t gen, const char *state,
+                      const char *active)
+{
+	memset(p, 0, sizeof(*p));
+	p->generation = gen;
+	str_copy(p->state, state, sizeof(p->state));
+	p->active = (char *)active;
+	p->changed_ms = 1700000000000 + gen;
+	str_copy(p->changed_by, "operator", sizeof(p->changed_by));
+}
+
+static void test_pool_row(void **state)
+{
+	struct tctx *t = *state;
+	struct store_pool_state p, got;
+	int64_t g = pool_gen(t);
+
+	/* a new database: generation 0, normal, no list */
+	if (t->dir[0]) {
+		assert_int_equal(store_pool_get(t->c, &got), 0);
+		assert_int_equal(got.generation, 0);
+		assert_string_equal(got.state, "normal");
+		assert_string_equal(got.active, "");
+		assert_false(got.fenced);
+		store_pool_state_free(&got);
+	}
+	pool_fill(&p, g + 1, "normal", "a1,b1");
+	assert_int_equal(store_pool_set(t->c, &p), 0);
+	assert_int_equal(store_pool_get(t->c, &got), 0);
+	assert_int_equal(got.generation, g + 1);
+	assert_string_equal(got.state, "normal");
+	assert_string_equal(got.active, "a1,b1");
+	assert_int_equal(got.changed_ms, 1700000000000 + g + 1);
+	assert_string_equal(got.changed_by, "operator");
+	store_pool_state_free(&got);
+	assert_null(got.active);
+
+	/* compare-and-set: the same or a lower generation loses */
+	pool_fill(&p, g + 1, "failed-over", "x");
+	assert_int_equal(store_pool_set(t->c, &p), STORE_EBUSY);
+	assert_int_equal(store_pool_get(t->c, &got), 0);
+	assert_int_equal(got.generation, g + 1);
+	assert_string_equal(got.active, "a1,b1");
+	store_pool_state_free(&got);
+
+	pool_fill(&p, g + 3, "failed-over", "");
+	p.fenced = true;
+	p.fenced_generation = g + 3;
+	assert_int_equal(store_pool_set(t->c, &p), 0);
+	assert_int_equal(store_pool_get(t->c, &got), 0);
+	assert_int_equal(got.generation, g + 3);
+	assert_string_equal(got.state, "failed-over");
+	assert_string_equal(got.active, "");
+	assert_true(got.fenced);
+	assert_int_equal(got.fenced_generation, g + 3);
+	store_pool_state_free(&got);
+	pool_fill(&p, g + 2, "normal", "x"); /* a lower generation loses too */
+	assert_int_equal(store_pool_set(t->c, &p), STORE_EBUSY);
+	assert_int_equal(pool_gen(t), g + 3);
+}
+
+static void test_pool_invalid(void **state)
+{
+	struct tctx *t = *state;
+	struct store_pool_state p;
+	int64_t g = pool_gen(t);
+
+	pool_fill(&p, g + 1, "sideways", "a1");
+	assert_int_equal(store_pool_set(t->c, &p), STORE_EINVAL);
+	pool_fill(&p, 0, "normal", "a1");
+	assert_int_equal(store_pool_set(t->c, &p), STORE_EINVAL);
+	pool_fill(&p, g + 1, "normal", NULL);
+	assert_int_equal(store_pool_set(t->c, &p), STORE_EINVAL);
+	pool_fill(&p, g + 1, "normal", "a1, b1");
+	assert_int_equal(store_pool_set(t->c, &p), STORE_EINVAL);
+	pool_fill(&p, g + 1, "normal", "a1");
+	p.fenced = true; /* fenced without the generation that fenced it */
+	assert_int_equal(store_pool_set(t->c, &p), STORE_EINVAL);
+	assert_int_equal(pool_gen(t), g);
+}
+
+static void test_pool_transaction(void **state)
+{
+	struct tctx *t = *state;
+	struct store_pool_state p;
+	int64_t g = pool_gen(t);
+
+	pool_fill(&p, g + 1, "normal", "a1");
+	assert_int_equal(store_begin(t->c), 0);
+	assert_int_equal(store_pool_set(t->c, &p), 0);
+	assert_int_equal(store_rollback(t->c), 0);
+	assert_int_equal(pool_gen(t), g);
+	assert_int_equal(store_begin(t->c), 0);
+	assert_int_equal(store_pool_set(t->c, &p), 0);
+	assert_int_equal(store_commit(t->c), 0);
+	assert_int_equal(pool_gen(t), g + 1);
+}
+
+/* The rows of this test's servers (name starts with the prefix), in list order. */
+static size_t my_servers(struct tctx *t, struct store_server *mine, size_t max)
+{
+	struct store_server *all = NULL;
+	size_t n = 0, k = 0;
+
+	assert_int_equal(store_server_list(t->c, &all, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		if (strncasecmp(all[i].name, t->prefix, strlen(t->prefix)) == 0 && k < max)
+			mine[k++] = all[i];
+	free(all);
+	return k;
+}
+
+static void beat(struct tctx *t, const char *name, int clients, bool active, int64_t seen)
+{
+	struct store_server s = {0};
+
+	str_copy(s.name, name, sizeof(s.name));
+	s.started_ms = 1000;
+	s.seen_ms = seen;
+	s.clients = clients;
+	s.active = active;
+	s.generation = 5;
+	str_copy(s.database, "primary", sizeof(s.database));
+	assert_int_equal(store_server_beat(t->c, &s), 0);
+}
+
+static void test_pool_servers(void **state)
+{
+	struct tctx *t = *state;
+	struct store_server v[4], bad = {0};
+	int64_t before = time_now_ms();
+	char upper[STORE_NAME_MAX];
+
+	beat(t, nm(t, "b1"), 2, false, 0);
+	beat(t, nm(t, "a1"), 3, true, 0);
+	assert_int_equal(my_servers(t, v, 4), 2);
+	assert_string_equal(v[0].name, nm(t, "a1"));
+	assert_string_equal(v[1].name, nm(t, "b1"));
+	assert_int_equal(v[0].clients, 3);
+	assert_true(v[0].active);
+	assert_false(v[1].active);
+	assert_int_equal(v[0].generation, 5);
+	assert_int_equal(v[0].started_ms, 1000);
+	assert_string_equal(v[0].database, "primary");
+	assert_true(v[0].seen_ms >= before); /* the store stamps the heartbeat */
+
+	/* the same server (names compare case-insensitively): one row, updated */
+	str_copy(upper, nm(t, "a1"), sizeof(upper));
+	for (char *c = upper; *c; c++)
+		*c = (char)toupper((unsigned char)*c);
+	beat(t, upper, 9, false, 42);
+	assert_int_equal(my_servers(t, v, 4), 2);
+	assert_int_equal(v[0].clients, 9);
+	assert_false(v[0].active);
+	assert_int_equal(v[0].seen_ms, 42);
+
+	assert_int_equal(store_server_forget(t->c, nm(t, "b1")), 0);
+	assert_int_equal(store_server_forget(t->c, nm(t, "b1")), STORE_ENOTFOUND);
+	assert_int_equal(my_servers(t, v, 4), 1);
+	assert_int_equal(store_server_forget(t->c, ""), STORE_EINVAL);
+
+	str_copy(bad.name, "a b", sizeof(bad.name));
+	assert_int_equal(store_server_beat(t->c, &bad), STORE_EINVAL);
+	str_copy(bad.name, nm(t, "c1"), sizeof(bad.name));
+	bad.clients = -1;
+	assert_int_equal(store_server_beat(t->c, &bad), STORE_EINVAL);
+	assert_int_equal(my_servers(t, v, 4), 1);
+	assert_int_equal(store_server_forget(t->c, upper), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2691,6 +2877,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_comp_admin_change, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_comp_move_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_comp_writer_moves, setup_async, teardown),
+	    cmocka_unit_test_setup_teardown(test_pool_row, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pool_invalid, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pool_transaction, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pool_servers, setup, teardown),
 	};
 	const char *env = getenv("PCHAT_TEST_STORE_URL");
 	int failed;

@@ -192,4 +192,23 @@ int pg_comp_failed(struct store_conn *c, const struct store_comp_claim *cl, bool
                    const char *error, int64_t now_ms);
 int pg_comp_status(struct store_conn *c, struct store_comp_status *out);
 
+/* listen.c: the pool bus (store.h "pool bus") */
+int pg_bus_notify(struct store_conn *c, const char *payload);
+struct store_listener *pg_bus_listen_open(struct store_conn *c, struct event_base *base,
+                                          store_listen_cb cb, void *arg, char *err, size_t errlen);
+void pg_bus_listen_free(struct store_listener *l);
+
+/* The pool section (pool.c). */
+int pg_pool_get(struct store_conn *c, struct store_pool_state *out);
+int pg_pool_set(struct store_conn *c, const struct store_pool_state *st);
+int pg_server_beat(struct store_conn *c, const struct store_server *s);
+int pg_server_list(struct store_conn *c, struct store_server **out, size_t *n);
+int pg_server_forget(struct store_conn *c, const char *name);
+
+/* Moving a database (load.c). */
+int pg_dump(struct store_conn *c, int table, store_row_cb cb, void *arg);
+int pg_load_prepare(struct store_conn *c, bool replace);
+int pg_load(struct store_conn *c, int table, const struct store_value *rows, size_t n);
+int pg_load_finish(struct store_conn *c);
+
 #endif

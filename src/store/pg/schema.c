@@ -146,6 +146,15 @@ static const struct pg_migration pg_migrations[] = {
                  " last_error text NOT NULL DEFAULT '');"
                  "INSERT INTO compliance_state (id) VALUES (1);"
                  "INSERT INTO schema_version (version) VALUES (3);"},
+    /* the pool's control row (none = generation 0) and the servers' heartbeats */
+    {4, "CREATE TABLE pool_state (id integer PRIMARY KEY CHECK (id = 1),"
+        " generation bigint NOT NULL, state text NOT NULL, active text NOT NULL,"
+        " fenced boolean NOT NULL DEFAULT false, fenced_generation bigint NOT NULL DEFAULT 0,"
+        " changed_ms bigint NOT NULL, changed_by text NOT NULL);"
+        "CREATE TABLE servers (name text NOT NULL, started_ms bigint NOT NULL,"
+        " seen_ms bigint NOT NULL, clients integer NOT NULL, active boolean NOT NULL,"
+        " generation bigint NOT NULL, database text NOT NULL);"
+        "CREATE UNIQUE INDEX servers_name ON servers (pchat_key(name));"},
 };
 
 #define PG_N_MIGRATIONS ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))

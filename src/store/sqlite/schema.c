@@ -31,6 +31,10 @@
  * the outbox was emptied. settings is a small key/value table
  * ('compliance.enabled' = '1' or '0', absent = off). A room id in an event
  * is no foreign key: the record outlives the room.
+ *
+ * Version 4 (pool): pool_state is the pool's control row (at most one row;
+ * none means generation 0, "normal", no active list) and servers the
+ * heartbeat rows (docs/architecture.md "Pool, pool state and the fence").
  */
 #include "store/sqlite/sqlite_int.h"
 
@@ -167,6 +171,25 @@ const char *const sq_migrations[] = {
     "CREATE TABLE compliance_outbox ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT," COMP_EVENT_COLUMNS ");"
     "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+
+    /* 3 -> 4: the pool's control row (none = generation 0) and heartbeats */
+    "CREATE TABLE pool_state ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " generation INTEGER NOT NULL,"
+    " state TEXT NOT NULL,"
+    " active TEXT NOT NULL,"
+    " fenced INTEGER NOT NULL DEFAULT 0,"
+    " fenced_generation INTEGER NOT NULL DEFAULT 0,"
+    " changed_ms INTEGER NOT NULL,"
+    " changed_by TEXT NOT NULL);"
+    "CREATE TABLE servers ("
+    " name TEXT NOT NULL COLLATE NOCASE PRIMARY KEY,"
+    " started_ms INTEGER NOT NULL,"
+    " seen_ms INTEGER NOT NULL,"
+    " clients INTEGER NOT NULL,"
+    " active INTEGER NOT NULL,"
+    " generation INTEGER NOT NULL,"
+    " database TEXT NOT NULL) WITHOUT ROWID;",
 };
 
 const int sq_n_migrations = (int)(sizeof(sq_migrations) / sizeof(sq_migrations[0]));

@@ -681,4 +681,14 @@ const struct store_backend store_sqlite_backend = {
     .comp_done = sq_comp_done,
     .comp_failed = sq_comp_failed,
     .comp_status = sq_comp_status,
+    .pool_get = sq_pool_get,
+    .pool_set = sq_pool_set,
+    .server_beat = sq_server_beat,
+    .server_list = sq_server_list,
+    .server_forget = sq_server_forget,
+    .notify = NULL, /* one server: nobody to tell */
+    .listen_open = NULL,
+    .listen_free = NULL,
+    .dump = sq_dump,
+    .in_use = sq_in_use,
 };

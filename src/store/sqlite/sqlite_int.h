@@ -333,4 +333,15 @@ extern const int sq_n_migrations;
 extern const char *const sqc_migrations[];
 extern const int sqc_n_migrations;
 
+/* The pool section (pool.c). */
+int sq_pool_get(struct store_conn *c, struct store_pool_state *out);
+int sq_pool_set(struct store_conn *c, const struct store_pool_state *st);
+int sq_server_beat(struct store_conn *c, const struct store_server *s);
+int sq_server_list(struct store_conn *c, struct store_server **out, size_t *n);
+int sq_server_forget(struct store_conn *c, const char *name);
+
+/* Moving a database (dump.c): the source side only. */
+int sq_dump(struct store_conn *c, int table, store_row_cb cb, void *arg);
+bool sq_in_use(const char *target, int *pid);
+
 #endif
