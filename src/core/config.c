@@ -90,6 +90,9 @@ static const struct cfg_key cfg_keys[] = {
     {"compliance", "add_room_details", CFG_BOOL, F(comp_add_room_details), 0, 0, NULL},
     {"compliance", "add_user_details", CFG_BOOL, F(comp_add_user_details), 0, 0, NULL},
     I("compliance", "max_events_per_file", comp_max_events_per_file, 1000, 1000000),
+    S("pool", "topology", CFG_STR, pool_topology, 0),
+    S("pool", "server", CFG_HOST, pool_server, 0),
+    {"pool", "unconfirmed", CFG_CHOICE, F(pool_unconfirmed), 0, 0, "fail-closed|serve"},
     S("log", "level", CFG_LEVEL, log_level, 1),
 };
 
@@ -143,6 +146,7 @@ void config_defaults(struct config *cfg)
 	cfg->comp_run_interval = 15 * 60;
 	str_copy(cfg->comp_format, "xml", sizeof cfg->comp_format);
 	cfg->comp_max_events_per_file = 100000;
+	str_copy(cfg->pool_unconfirmed, "fail-closed", sizeof cfg->pool_unconfirmed);
 }
 
 static bool host_char(int c)
@@ -300,8 +304,7 @@ static const char *str_expect(const struct cfg_key *k)
 	}
 }
 
-/* "90", "90s", "15m", "2h", "30d" → seconds; -1 when malformed or out of [min, max]. */
-static int parse_secs(const char *v, int64_t min, int64_t max, int64_t *out)
+int config_parse_duration(const char *v, int64_t min, int64_t max, int64_t *out)
 {
 	static const struct {
 		char unit;    /* suffix */
@@ -364,7 +367,7 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, const char *
 	case CFG_LISTEN:
 		return set_listen(ps, v);
 	case CFG_SECS:
-		if (parse_secs(v, k->min, k->max, &i) == 0) {
+		if (config_parse_duration(v, k->min, k->max, &i) == 0) {
 			*(int *)field = (int)i;
 			return 0;
 		}
@@ -444,17 +447,28 @@ static void check_section_line(struct cfg_parse *ps, const char *line)
 		cfg_fail(ps, "unknown section [%s]", name);
 }
 
+int config_read_line(char *str, int num, FILE *fp, int *line)
+{
+	size_t n;
+
+	if (!fgets(str, num, fp))
+		return CONFIG_LINE_END;
+	(*line)++;
+	n = strlen(str);
+	if (n == (size_t)num - 1 && str[n - 1] != '\n' && !feof(fp))
+		return CONFIG_LINE_LONG;
+	return 0;
+}
+
 /* ini_reader: fgets that counts lines and refuses lines inih would cut. */
 static char *cfg_reader(char *str, int num, void *stream)
 {
 	struct cfg_parse *ps = stream;
-	size_t n;
+	int n;
 
-	if (ps->failed || !fgets(str, num, ps->fp))
+	if (ps->failed || (n = config_read_line(str, num, ps->fp, &ps->line)) == CONFIG_LINE_END)
 		return NULL;
-	ps->line++;
-	n = strlen(str);
-	if (n == (size_t)num - 1 && str[n - 1] != '\n' && !feof(ps->fp)) {
+	if (n == CONFIG_LINE_LONG) {
 		cfg_fail(ps, "line longer than %d bytes", num - 2);
 		return NULL;
 	}
@@ -487,7 +501,13 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: read error", path);
 		goto out_close;
 	}
-	rc = ps.failed ? -1 : 0;
+	if (!ps.failed && cfg->pool_topology[0] && cfg->db_url[0])
+		snprintf(err, errlen,
+		         "%s: [database] url and [pool] topology are both set: with a topology the "
+		         "database comes from the topology file (remove [database] url)",
+		         path);
+	else
+		rc = ps.failed ? -1 : 0;
 out_close:
 	fclose(ps.fp);
 out:
@@ -500,8 +520,10 @@ void config_finish(struct config *cfg)
 
 	size_t n = 0;
 
-	if (cfg->db_url[0] == '\0')
+	if (cfg->db_url[0] == '\0' && cfg->pool_topology[0] == '\0')
 		str_appendf(cfg->db_url, sizeof cfg->db_url, &n, "sqlite:%s/pchat.db", dir);
+	if (cfg->pool_server[0] == '\0')
+		str_copy(cfg->pool_server, cfg->server_name, sizeof cfg->pool_server);
 	n = 0;
 	if (cfg->tls_cert[0] == '\0')
 		str_appendf(cfg->tls_cert, sizeof cfg->tls_cert, &n, "%s/tls/cert.pem", dir);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CONFIG_MAX_LISTEN 16   /* listeners */
 #define CONFIG_PATH_MAX   1024 /* bytes of a path or URL, with NUL */
@@ -61,6 +62,10 @@ struct config {
 	bool comp_add_room_details;            /* room id and category in Channel */
 	bool comp_add_user_details;            /* client address in Sender */
 	int comp_max_events_per_file;          /* events per claimed range (and file) */
+	/* [pool] */
+	char pool_topology[CONFIG_PATH_MAX]; /* topology file, "" = no pool (one server) */
+	char pool_server[64];                /* this server's name there; "" = [server] name */
+	char pool_unconfirmed[16];           /* "fail-closed" or "serve" (docs/deployment.md) */
 	/* [log] */
 	char log_level[16]; /* debug, info, warn, error */
 };
@@ -80,9 +85,27 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 int config_parse_listen(const char *spec, struct config_listen *l);
 
 /*
+ * Parse a duration "90", "90s", "15m", "2h" or "30d" into *secs, which must
+ * lie in [min, max] seconds. 0, or -1 when malformed or out of range.
+ */
+int config_parse_duration(const char *v, int64_t min, int64_t max, int64_t *secs);
+
+/*
  * Finish the configuration after file and flags: fill paths derived from
- * data_dir (database URL, TLS files). Always succeeds.
+ * data_dir (database URL, TLS files) and the pool server name. With a pool
+ * topology the database URL stays "" (the topology names the databases).
+ * Always succeeds.
  */
 void config_finish(struct config *cfg);
+
+/*
+ * For inih stream readers (config and topology files): read one line of fp
+ * into str (num bytes) and count it in *line. 0, CONFIG_LINE_END at the end
+ * or on an error, or CONFIG_LINE_LONG when the line does not fit (inih
+ * would cut it silently: the caller refuses it).
+ */
+#define CONFIG_LINE_END  (-1)
+#define CONFIG_LINE_LONG (-2)
+int config_read_line(char *str, int num, FILE *fp, int *line);
 
 #endif

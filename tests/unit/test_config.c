@@ -390,6 +390,57 @@ static void test_finish(void **state)
 	assert_string_equal(cfg.db_url, "sqlite:/srv/pc/pchat.db");
 }
 
+static void test_pool_keys(void **state)
+{
+	struct config cfg;
+	char err[512];
+	int64_t secs;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_string_equal(cfg.pool_topology, "");
+	assert_string_equal(cfg.pool_unconfirmed, "fail-closed");
+	config_finish(&cfg);
+	assert_string_equal(cfg.pool_server, "pchat.local"); /* default: [server] name */
+
+	assert_int_equal(load_text(&cfg,
+	                           "[server]\nname = a1.example\n[pool]\n"
+	                           "topology = /etc/pchat/topology.ini\nunconfirmed = serve\n",
+	                           err, sizeof err),
+	                 0);
+	config_finish(&cfg);
+	assert_string_equal(cfg.pool_topology, "/etc/pchat/topology.ini");
+	assert_string_equal(cfg.pool_server, "a1.example");
+	assert_string_equal(cfg.pool_unconfirmed, "serve");
+	assert_string_equal(cfg.db_url, ""); /* the topology names the databases */
+
+	assert_int_equal(load_text(&cfg, "[pool]\nserver = b1\n", err, sizeof err), 0);
+	config_finish(&cfg);
+	assert_string_equal(cfg.pool_server, "b1");
+	assert_non_null(strstr(cfg.db_url, "sqlite:")); /* no topology: SQLite as before */
+
+	expect_error("[pool]\nunconfirmed = maybe\n", 2,
+	             "[pool] unconfirmed: expected one of fail-closed|serve");
+	expect_error("[pool]\nserver = a b\n", 2,
+	             "[pool] server: expected a host name (letters, digits, '.', '-', '_')");
+	expect_error("[pool]\nwho = x\n", 2, "unknown key 'who' in [pool]");
+
+	/* a topology and a database URL: an error naming both */
+	assert_int_equal(load_text(&cfg,
+	                           "[database]\nurl = postgresql://x/y\n[pool]\ntopology = t.ini\n",
+	                           err, sizeof err),
+	                 -1);
+	assert_non_null(strstr(err, "[database] url and [pool] topology are both set"));
+
+	assert_int_equal(config_parse_duration("15m", 1, 3600, &secs), 0);
+	assert_int_equal(secs, 900);
+	assert_int_equal(config_parse_duration("7d", 1, 30 * 86400, &secs), 0);
+	assert_int_equal(secs, 7 * 86400);
+	assert_int_equal(config_parse_duration("2h", 1, 3600, &secs), -1); /* over max */
+	assert_int_equal(config_parse_duration("5x", 1, 3600, &secs), -1);
+	assert_int_equal(config_parse_duration("", 1, 3600, &secs), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -406,6 +457,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_listen),
 	    cmocka_unit_test(test_finish),
 	    cmocka_unit_test(test_compliance_keys),
+	    cmocka_unit_test(test_pool_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

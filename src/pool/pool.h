@@ -1,0 +1,131 @@
+/*
+ * pool.h — the pool's state logic, shared by pchatd and pchatctl (SPEC §6,
+ * docs/architecture.md "Pool, pool state and the fence"):
+ *
+ *  - which database a pool state designates (normal -> primary,
+ *    failed-over -> backup) and which database is in use: the one the
+ *    highest generation readable from the topology's databases designates;
+ *  - who is active: a row never written (generation 0, no list) makes every
+ *    server active; once a list was written, exactly the listed servers are;
+ *  - the active-list commands of pchatctl (set, add, remove, clear, swap)
+ *    with the data-center rule;
+ *  - in pchatd, a pool member: a heartbeat and a read of the control row
+ *    every second as store jobs (never blocking the loop), telling the
+ *    server when it becomes active or idle.
+ *
+ * Deliberately not here: the file format (topology.h), SQL (store.h),
+ * refusing clients (the IRC layer, told through a callback), failover and
+ * fencing (issue 6).
+ */
+#ifndef PCHAT_POOL_POOL_H
+#define PCHAT_POOL_POOL_H
+
+#include "pool/topology.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+
+#define POOL_REASON_MAX 300  /* bytes of an idle reason, with NUL */
+#define POOL_SEEN_MS    5000 /* a heartbeat older than this: not reachable */
+
+enum pool_db_index {
+	POOL_PRIMARY = 0, /* [database primary] */
+	POOL_BACKUP = 1,  /* [database backup] */
+};
+
+/* "primary" or "backup". */
+const char *pool_db_name(enum pool_db_index i);
+
+/* The database a state designates: POOL_BACKUP for "failed-over", else POOL_PRIMARY. */
+enum pool_db_index pool_db_for_state(const char *state);
+
+/* Whether server is active under st (generation 0 with no list: everyone). */
+bool pool_server_active(const struct store_pool_state *st, const char *server);
+
+/* The control rows of the topology's databases, as read by pool_read(). */
+struct pool_view {
+	bool reachable[2];              /* opened and read (by enum pool_db_index) */
+	struct store_pool_state row[2]; /* its row when reachable (owned) */
+	char error[2][512];             /* why not reachable */
+	enum pool_db_index use;         /* the database in use */
+	int from;                       /* the row with the highest generation, -1 = none */
+	int64_t generation;             /* the highest generation read (0 when none) */
+	bool any;                       /* at least one database was reachable */
+};
+
+/*
+ * Open a database of the topology for synchronous use (store_open without
+ * threads; the schema is created or migrated). NULL with a message in err.
+ */
+struct store *pool_db_open(const char *url, char *err, size_t errlen);
+
+/*
+ * Read the control row of both databases and decide the database in use:
+ * the one the highest generation designates (the primary when none is
+ * reachable). A database already open may be passed in open[i] (NULL
+ * otherwise): it is used and left open. Free v with pool_view_free().
+ */
+void pool_read(const struct topology *t, struct store *const open[2], struct pool_view *v);
+void pool_view_free(struct pool_view *v);
+
+/*
+ * Whether server (of topology t, using database db) may accept new
+ * clients under st; when not, reason says why in the words a client sees
+ * ("this server is idle in pool NAME ...").
+ */
+bool pool_decide(const struct topology *t, const struct store_pool_state *st, const char *server,
+                 enum pool_db_index db, char *reason, size_t reason_len);
+
+enum pool_active_op {
+	POOL_ACTIVE_SET,    /* exactly names */
+	POOL_ACTIVE_ADD,    /* current + names */
+	POOL_ACTIVE_REMOVE, /* current - names */
+	POOL_ACTIVE_CLEAR,  /* none */
+	POOL_ACTIVE_SWAP,   /* every topology server not active now (Lync -Swap) */
+};
+
+/*
+ * The active list after op over the current row cur (names: n server names
+ * for set, add and remove). Refuses names not in the topology and, unless
+ * low_latency, servers the command makes active outside the data center of
+ * the database cur designates. The list is written in topology order with
+ * the topology's spelling into out. 0, or -1 with a message in err.
+ */
+int pool_active_compute(const struct topology *t, const struct store_pool_state *cur,
+                        enum pool_active_op op, char *const *names, size_t n, bool low_latency,
+                        char *out, size_t outlen, char *err, size_t errlen);
+
+/* --- pchatd: the pool member ---------------------------------------------- */
+
+struct pool_member;
+
+/* What the member asks of and tells the server (called on the loop thread). */
+struct pool_member_ops {
+	int (*clients)(void *arg);                                  /* connections now */
+	void (*status)(bool active, const char *reason, void *arg); /* reason NULL when active */
+};
+
+/*
+ * Start heartbeats and control-row reads on store st (its jobs; st must
+ * have a mailbox on base) for server of topology t (copied) using database
+ * db, starting from the row initial (copied; decided at once, so the
+ * server's first status is known before it serves). ops->status is called
+ * now and on every change. Free with pool_member_free() after
+ * store_close(st) (completions still reach the member until then).
+ */
+struct pool_member *pool_member_start(struct event_base *base, struct store *st,
+                                      const struct topology *t, const char *server,
+                                      enum pool_db_index db, const struct store_pool_state *initial,
+                                      const struct pool_member_ops *ops, void *arg);
+
+/* Stop the timer (no new jobs); the member stays valid for completions. */
+void pool_member_stop(struct pool_member *m);
+
+/* Free (NULL is fine). */
+void pool_member_free(struct pool_member *m);
+
+#endif
