@@ -36,6 +36,9 @@ struct chat *chat_new(const struct chat_params *p, const struct chat_sink *sink,
 
 static void user_free(struct chat_user *u)
 {
+	for (size_t i = 0; i < u->servers.n; i++)
+		free(u->servers.v[i]);
+	ptrvec_free(&u->servers);
 	ptrvec_free(&u->sessions);
 	ptrvec_free(&u->rooms);
 	free(u);
@@ -53,6 +56,7 @@ void chat_free(struct chat *ch)
 	for (e = map_first(&ch->users, &it); e; e = map_next(&ch->users, e, &it))
 		user_free(e->value);
 	chat_feed_stop(ch);
+	chat_bus_stop(ch);
 	chat_model_free(ch);
 	map_clear(&ch->sessions);
 	map_clear(&ch->users);
@@ -92,14 +96,8 @@ int chat_login(struct chat *ch, const char *name, bool account, bool admin, void
 	if (u && (!account || !u->account))
 		return CHAT_EINUSE;
 	if (!u) {
-		u = xcalloc(1, sizeof(*u));
-		str_copy(u->name, name, sizeof(u->name));
-		str_copy(u->key, key, sizeof(u->key));
-		u->account = account;
+		u = chat_user_new(ch, name, account);
 		u->admin = admin;
-		u->signon_ms = time_now_ms();
-		u->last_active_ms = u->signon_ms;
-		map_put(&ch->users, key, u);
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->user = u;
@@ -126,11 +124,56 @@ void chat_room_count(const struct chat *ch, struct chat_room *r)
 		r->quiet = false;
 }
 
-static void leave_room(struct chat *ch, struct chat_room *r, struct chat_user *u)
+void chat_room_leave(struct chat *ch, struct chat_room *r, struct chat_user *u)
 {
 	ptrvec_remove(&r->members, u);
 	ptrvec_remove(&u->rooms, r);
 	chat_room_count(ch, r);
+}
+
+void chat_room_enter(struct chat *ch, struct chat_room *r, struct chat_user *u)
+{
+	ptrvec_push(&r->members, u);
+	ptrvec_push(&u->rooms, r);
+	chat_room_count(ch, r);
+}
+
+struct chat_room *chat_room_by_id(struct chat *ch, int64_t id)
+{
+	struct map_entry *e;
+	size_t it;
+
+	for (e = map_first(&ch->rooms, &it); e; e = map_next(&ch->rooms, e, &it))
+		if (((struct chat_room *)e->value)->id == id)
+			return e->value;
+	return NULL;
+}
+
+struct chat_user *chat_user_new(struct chat *ch, const char *name, bool account)
+{
+	struct chat_user *u = xcalloc(1, sizeof(*u));
+
+	str_copy(u->name, name, sizeof(u->name));
+	str_lower(u->key, name, sizeof(u->key));
+	u->account = account;
+	u->signon_ms = time_now_ms();
+	u->last_active_ms = u->signon_ms;
+	map_put(&ch->users, u->key, u);
+	return u;
+}
+
+void chat_user_forget(struct chat *ch, struct chat_user *u)
+{
+	while (u->rooms.n > 0)
+		chat_room_leave(ch, u->rooms.v[u->rooms.n - 1], u);
+	map_del(&ch->users, u->key);
+	user_free(u);
+}
+
+void chat_login_done(struct chat *ch, struct chat_session *s)
+{
+	if (s->user->sessions.n == 1)
+		chat_bus_user(ch, s->user);
 }
 
 void chat_logout(struct chat *ch, struct chat_session *s, const char *reason)
@@ -145,15 +188,15 @@ void chat_logout(struct chat *ch, struct chat_session *s, const char *reason)
 	free(s);
 	if (u->sessions.n > 0)
 		return;
+	chat_bus_quit(ch, u, reason);
+	if (u->servers.n > 0)
+		return; /* still connected through another server of the pool */
 	/* Tell first (the sink walks u->rooms), then forget. */
 	if (ch->sink.quit)
 		ch->sink.quit(ch->sink_ctx, u, reason);
 	for (size_t i = 0; i < u->rooms.n; i++)
 		chat_event(ch, u->rooms.v[i], u->name, CHAT_EV_PART, reason);
-	while (u->rooms.n > 0)
-		leave_room(ch, u->rooms.v[u->rooms.n - 1], u);
-	map_del(&ch->users, u->key);
-	user_free(u);
+	chat_user_forget(ch, u);
 }
 
 struct chat_session *chat_session_find(struct chat *ch, uint64_t id)
@@ -201,6 +244,7 @@ void chat_set_away(struct chat *ch, struct chat_user *u, const char *msg)
 	str_copy(u->away, msg ? msg : "", sizeof(u->away));
 	if (ch->sink.away)
 		ch->sink.away(ch->sink_ctx, u);
+	chat_bus_attr(ch, u);
 }
 
 void chat_set_realname(struct chat *ch, struct chat_user *u, const char *realname)
@@ -208,6 +252,7 @@ void chat_set_realname(struct chat *ch, struct chat_user *u, const char *realnam
 	str_copy(u->realname, realname, sizeof(u->realname));
 	if (ch->sink.setname)
 		ch->sink.setname(ch->sink_ctx, u);
+	chat_bus_attr(ch, u);
 }
 
 void chat_get_stats(const struct chat *ch, struct chat_stats *st)
@@ -250,10 +295,9 @@ static void join_loaded(struct chat *ch, struct chat_session *s, struct chat_roo
 		cb(chat_can_find(ch, u, r) ? CHAT_EDENIED : CHAT_ENOROOM, NULL, arg);
 		return;
 	}
-	ptrvec_push(&r->members, u);
-	ptrvec_push(&u->rooms, r);
-	chat_room_count(ch, r);
+	chat_room_enter(ch, r, u);
 	chat_event(ch, r, u->name, CHAT_EV_JOIN, NULL);
+	chat_bus_join(ch, r, u);
 	if (ch->sink.join)
 		ch->sink.join(ch->sink_ctx, r, u);
 	cb(0, r, arg);
@@ -329,7 +373,8 @@ int chat_part(struct chat *ch, struct chat_user *u, struct chat_room *room, cons
 	if (ch->sink.part)
 		ch->sink.part(ch->sink_ctx, room, u, reason);
 	chat_event(ch, room, u->name, CHAT_EV_PART, reason);
-	leave_room(ch, room, u);
+	chat_bus_part(ch, room, u, reason);
+	chat_room_leave(ch, room, u);
 	return 0;
 }
 
@@ -374,6 +419,7 @@ static void topic_done(int rc, void *arg)
 		str_copy(r->topic_by, op->by, sizeof(r->topic_by));
 		r->topic_ms = time_now_ms();
 		chat_event(op->ch, r, op->by, CHAT_EV_TOPIC, op->topic);
+		chat_bus_topic(op->ch, r);
 		if (op->ch->sink.topic)
 			op->ch->sink.topic(op->ch->sink_ctx, r);
 	}

@@ -91,6 +91,7 @@ struct chat_user {
 	int64_t last_active_ms;       /* last message sent */
 	struct ptrvec sessions;       /* struct chat_session * of this user */
 	struct ptrvec rooms;          /* struct chat_room * joined */
+	struct ptrvec servers;        /* other pool servers it is connected through (char *) */
 	uint64_t mark;                /* scratch for fan-out de-duplication */
 };
 
@@ -175,6 +176,7 @@ struct chat_params {
 	bool guests_allowed;          /* guests exist: "*" covers them too */
 	int participant_update_limit; /* large rooms: quiet above it, loud below 80% */
 	bool compliance;              /* capture compliance events (SPEC §5) */
+	const char *pool_server;      /* this server's name in a pool, NULL = no pool (bus.c) */
 };
 
 /* --- life ----------------------------------------------------------------- */
@@ -188,6 +190,13 @@ void chat_free(struct chat *ch);
  * store's change feed, applied within a second (feed.c).
  */
 void chat_feed_start(struct chat *ch);
+
+/*
+ * In a pool (p.pool_server set): listen to the other servers and announce
+ * this one's events (bus.c). Nothing without a pool. 0, or -1 when the
+ * database offers no notifications or cannot be reached (logged).
+ */
+int chat_bus_start(struct chat *ch);
 
 /* Load every room from the store (blocking: at start-up, before the loop). 0 or CHAT_ESTORE. */
 int chat_load(struct chat *ch);
@@ -241,6 +250,11 @@ int chat_login(struct chat *ch, const char *name, bool account, bool admin, void
  * Detach a session. When it was the user's last one, the user leaves every
  * room (sink->quit, with reason) and is freed.
  */
+/*
+ * s's user is ready (registration done, its attributes set): in a pool, its
+ * state is announced to the other servers when this is its first session.
+ */
+void chat_login_done(struct chat *ch, struct chat_session *s);
 void chat_logout(struct chat *ch, struct chat_session *s, const char *reason);
 
 struct chat_user *chat_user_find(struct chat *ch, const char *name);

@@ -11,21 +11,25 @@
 struct event;
 
 struct chat {
-	struct chat_params p;     /* base, store, workq, limits */
-	struct chat_sink sink;    /* protocol callbacks */
-	void *sink_ctx;           /* their context */
-	struct map users;         /* lower-cased nick -> struct chat_user */
-	struct map rooms;         /* lower-cased room name -> struct chat_room */
-	struct map sessions;      /* hex session id -> struct chat_session */
-	struct map auth_fails;    /* "n:name" / "p:peer" -> struct auth_fail */
-	uint64_t next_session_id; /* last session id given */
-	size_t n_sessions;        /* sessions online */
-	char *dummy_hash;         /* Argon2id of a random password (timing) */
-	struct map categories;    /* lower-cased name -> struct chat_category */
-	struct map groups;        /* lower-cased group name -> char * member list */
-	int64_t feed_id;          /* newest change-feed id applied */
-	struct event *feed_timer; /* polls the change feed */
-	bool feed_busy;           /* a poll is in flight */
+	struct chat_params p;       /* base, store, workq, limits */
+	struct chat_sink sink;      /* protocol callbacks */
+	void *sink_ctx;             /* their context */
+	struct map users;           /* lower-cased nick -> struct chat_user */
+	struct map rooms;           /* lower-cased room name -> struct chat_room */
+	struct map sessions;        /* hex session id -> struct chat_session */
+	struct map auth_fails;      /* "n:name" / "p:peer" -> struct auth_fail */
+	uint64_t next_session_id;   /* last session id given */
+	size_t n_sessions;          /* sessions online */
+	char *dummy_hash;           /* Argon2id of a random password (timing) */
+	struct map categories;      /* lower-cased name -> struct chat_category */
+	struct map groups;          /* lower-cased group name -> char * member list */
+	int64_t feed_id;            /* newest change-feed id applied */
+	struct event *feed_timer;   /* polls the change feed */
+	bool feed_busy;             /* a poll is in flight */
+	struct store_listener *bus; /* pool notifications (bus.c), NULL = no pool */
+	struct event *bus_timer;    /* dead servers, late rooms */
+	struct ptrvec bus_pending;  /* struct bus_pending * waiting for their room */
+	bool bus_busy;              /* a server-list read is in flight */
 };
 
 /* Key of a session id in ch->sessions. */
@@ -116,5 +120,43 @@ void chat_capture_backchat(struct chat *ch, const struct chat_actor *a, const st
 void chat_capture_search(struct chat *ch, const struct chat_actor *a,
                          const struct chat_search_query *q, const struct chat_room *room, size_t n,
                          bool more);
+
+/* --- chat.c: users and membership shared by presence and the pool bus ---- */
+
+/* A new user without sessions, in ch->users. */
+struct chat_user *chat_user_new(struct chat *ch, const char *name, bool account);
+/* Drop u from every room (no sink calls), from ch->users, and free it. */
+void chat_user_forget(struct chat *ch, struct chat_user *u);
+/* u enters / leaves r (membership on both sides, the room's size rules). */
+void chat_room_enter(struct chat *ch, struct chat_room *r, struct chat_user *u);
+void chat_room_leave(struct chat *ch, struct chat_room *r, struct chat_user *u);
+/* The room with store id id, or NULL. */
+struct chat_room *chat_room_by_id(struct chat *ch, int64_t id);
+
+/* --- bus.c: one chat network over a pool's servers --------------------------- */
+
+struct store_msg;
+
+/* Whether this server is part of a pool (listening to its notifications). */
+static inline bool chat_bus_on(const struct chat *ch)
+{
+	return ch->bus != NULL;
+}
+void chat_bus_stop(struct chat *ch);
+/* Announce ev (a JSON object, consumed) to the pool in a job of its own. */
+void chat_bus_announce(struct chat *ch, json_t *ev);
+/*
+ * The announcement of a stored message, built on the store thread inside
+ * the message's own job (server: this server's name); NULL when it cannot
+ * be announced (too large). Thread-safe: touches nothing of the engine.
+ */
+char *chat_bus_message_text(const char *server, const struct store_msg *sm, bool account);
+void chat_bus_user(struct chat *ch, const struct chat_user *u);
+void chat_bus_join(struct chat *ch, const struct chat_room *r, const struct chat_user *u);
+void chat_bus_part(struct chat *ch, const struct chat_room *r, const struct chat_user *u,
+                   const char *reason);
+void chat_bus_quit(struct chat *ch, const struct chat_user *u, const char *reason);
+void chat_bus_attr(struct chat *ch, const struct chat_user *u);
+void chat_bus_topic(struct chat *ch, const struct chat_room *r);
 
 #endif

@@ -35,6 +35,8 @@ struct post_op {
 	void *arg;                    /* its argument */
 	bool keep;                    /* stored as history (else only delivered) */
 	struct store_cevent *ce;      /* its compliance event, or NULL (owned) */
+	const char *bus;              /* pool: this server's name (announce in the job), or NULL */
+	bool account;                 /* the sender has an account (for the announcement) */
 };
 
 static const char *const kind_names[] = {"PRIVMSG", "NOTICE", "TAGMSG", "JOIN",
@@ -83,10 +85,16 @@ static void deliver(struct post_op *op, struct chat_session *from)
 static int post_job(struct store_conn *c, void *arg)
 {
 	struct post_op *op = arg;
-	int rc = op->keep ? store_msg_insert(c, &op->sm) : 0;
+	int rc = op->keep && op->kind != CHAT_TAGMSG ? store_msg_insert(c, &op->sm) : 0;
+	char *text;
 
 	if (rc == 0 && op->ce)
 		rc = store_cevent_add(c, op->ce);
+	if (rc == 0 && op->bus && (text = chat_bus_message_text(op->bus, &op->sm, op->account))) {
+		/* Heard by the other servers when this commits (bus.c); built valid and short. */
+		rc = store_notify(c, text);
+		free(text);
+	}
 	return rc;
 }
 
@@ -124,6 +132,8 @@ static struct post_op *post_op_new(struct chat *ch, struct chat_session *s, enum
 	op->sm.text = xstrdup(text ? text : "");
 	op->sm.tags = client_tags && *client_tags ? xstrdup(client_tags) : NULL;
 	s->user->last_active_ms = op->sm.ts_ms;
+	op->bus = chat_bus_on(ch) ? ch->p.pool_server : NULL;
+	op->account = s->user->account;
 	return op;
 }
 
@@ -144,11 +154,12 @@ static void post_capture(struct post_op *op, struct chat_session *s, struct chat
 
 static void post_submit(struct post_op *op)
 {
-	if (op->kind != CHAT_TAGMSG && (op->keep || op->ce)) {
+	if ((op->kind != CHAT_TAGMSG && (op->keep || op->ce)) || op->bus) {
 		store_submit_write_atomic(op->ch->p.store, post_job, post_done, op);
 		return;
 	}
-	/* Tags only (typing, reactions), or a room without history or capture: relayed at once. */
+	/* Tags only (typing, reactions), or a room without history or capture: relayed at once
+	 * (in a pool they go through a job too, to be announced). */
 	deliver(op, chat_session_find(op->ch, op->sid));
 	post_op_free(op);
 }

@@ -47,18 +47,6 @@ static int search_job(struct store_conn *c, void *arg)
 	return store_msg_search(c, &q, &op->rows, &op->n, &op->more);
 }
 
-/* The room a row belongs to, by id (rooms are few next to messages). */
-static struct chat_room *room_by_id(struct chat *ch, int64_t id)
-{
-	struct map_entry *e;
-	size_t it;
-
-	for (e = map_first(&ch->rooms, &it); e; e = map_next(&ch->rooms, e, &it))
-		if (((struct chat_room *)e->value)->id == id)
-			return e->value;
-	return NULL;
-}
-
 static void search_done(int rc, void *arg)
 {
 	struct search_op *op = arg;
@@ -69,7 +57,8 @@ static void search_done(int rc, void *arg)
 		msgs = xcalloc(op->n, sizeof(*msgs));
 		for (size_t i = 0; i < op->n; i++) {
 			const struct store_msg *s = &op->rows[i];
-			struct chat_room *r = s->room_id ? room_by_id(op->ch, s->room_id) : NULL;
+			struct chat_room *r =
+			    s->room_id ? chat_room_by_id(op->ch, s->room_id) : NULL;
 			struct chat_msg *m = &msgs[n];
 
 			if (s->room_id && !r)
@@ -83,7 +72,7 @@ static void search_done(int rc, void *arg)
 	}
 	if (rc == 0)
 		chat_capture_search(op->ch, &op->by, &op->q,
-		                    op->room_id ? room_by_id(op->ch, op->room_id) : NULL, n,
+		                    op->room_id ? chat_room_by_id(op->ch, op->room_id) : NULL, n,
 		                    op->more);
 	op->cb(rc ? CHAT_ESTORE : 0, msgs, n, op->more, op->arg);
 	free(msgs);

@@ -222,6 +222,7 @@ static void register_finish(struct client *cl, const char *name, bool account, b
 	}
 	cl->state = CLIENT_REG;
 	unreg_unlink(cl);
+	chat_login_done(irc->chat, s);
 	log_info("irc", "client %" PRIu64 " from %s registered as %s%s", cl->id,
 	         cl->conn ? conn_peer(cl->conn) : "?", name, account ? "" : " (guest)");
 	welcome_send(cl);
@@ -262,8 +263,14 @@ static void guest_checked(int rc, const struct chat_account *acct, void *arg)
 void client_try_register(struct client *cl)
 {
 	struct irc *irc = cl->irc;
+	const char *idle = irc_idle_reason(irc);
 	void **arg;
 
+	/* an idle pool server refuses once NICK and USER are in, before SASL counts */
+	if (idle && cl->state == CLIENT_UNREG && cl->has_user && cl->nick[0]) {
+		client_exit(cl, idle);
+		return;
+	}
 	if (cl->state != CLIENT_UNREG || cl->cap_negotiating || cl->registering ||
 	    cl->sasl != SASL_NONE || cl->sasl_busy || !cl->has_user || !cl->nick[0])
 		return;

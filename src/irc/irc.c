@@ -66,6 +66,7 @@ struct irc *irc_new(struct event_base *base, const struct config *cfg, struct ne
 	p.guests_allowed = cfg->allow_guests;
 	p.participant_update_limit = cfg->participant_update_limit;
 	p.compliance = cfg->comp_enabled;
+	p.pool_server = cfg->pool_topology[0] ? irc->cfg.pool_server : NULL;
 	irc->chat = chat_new(&p, &irc_sink, irc);
 	rc = chat_load(irc->chat);
 	if (rc) {
@@ -75,6 +76,11 @@ struct irc *irc_new(struct event_base *base, const struct config *cfg, struct ne
 		return NULL;
 	}
 	chat_feed_start(irc->chat);
+	if (chat_bus_start(irc->chat) != 0) {
+		snprintf(err, errlen, "cannot join the pool's notifications (see the log above)");
+		irc_free(irc);
+		return NULL;
+	}
 	motd_load(irc);
 	irc_clients_init(irc);
 	net_set_accept(net, irc_accept, irc);
@@ -94,6 +100,24 @@ void irc_shutdown(struct irc *irc, const char *reason)
 
 	for (e = map_first(&irc->clients, &it); e; e = map_next(&irc->clients, e, &it))
 		client_exit(e->value, reason);
+}
+
+void irc_set_idle(struct irc *irc, const char *reason)
+{
+	if (!reason)
+		irc->idle_reason[0] = '\0';
+	else
+		snprintf(irc->idle_reason, sizeof irc->idle_reason, "Closing link: %s", reason);
+}
+
+const char *irc_idle_reason(const struct irc *irc)
+{
+	return irc->idle_reason[0] ? irc->idle_reason : NULL;
+}
+
+int irc_client_count(const struct irc *irc)
+{
+	return (int)irc->clients.n_entries;
 }
 
 void irc_free(struct irc *irc)

@@ -27,6 +27,21 @@ void irc_reload(struct irc *irc, const struct config *cfg);
 /* Tell every client the server is going down (before net_shutdown). */
 void irc_shutdown(struct irc *irc, const char *reason);
 
+/*
+ * Pool (docs/deployment.md): with reason, the server is idle and every new
+ * connection is refused as soon as it has sent NICK and USER (before any
+ * SASL exchange is used) with "ERROR :Closing link: <reason>"; clients
+ * already registered are untouched. NULL makes it accept again. reason is
+ * copied.
+ */
+void irc_set_idle(struct irc *irc, const char *reason);
+
+/* The "Closing link: ..." text of an idle server, or NULL when it accepts. */
+const char *irc_idle_reason(const struct irc *irc);
+
+/* Connections served now (registered or not). */
+int irc_client_count(const struct irc *irc);
+
 void irc_free(struct irc *irc);
 
 #endif

@@ -126,6 +126,7 @@ struct irc {
 	int64_t started_ms;      /* for RPL_CREATED */
 	char created[64];        /* start time as text */
 	char *motd;              /* MOTD text (owned) */
+	char idle_reason[320];   /* "Closing link: ..." while idle, "" = accepting (irc_set_idle) */
 	size_t max_users_seen;   /* for 265/266 */
 };
 
