@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/net.h"
 #include "irc/irc.h"
+#include "pool/pool.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -46,6 +47,10 @@ struct server {
 	struct net *net;                                    /* listeners and connections */
 	struct irc *irc;                                    /* the IRC face */
 	struct comp_service *comp;                          /* compliance adapter thread */
+	struct topology topo;                               /* [pool] topology, when set */
+	struct pool_member *pool;                           /* heartbeat and pool state */
+	enum pool_db_index pool_db;                         /* the pool database in use */
+	struct store_pool_state pool_row;                   /* pool state read at start */
 	char comp_owner[128];                               /* its name in claims */
 	struct event *sig_term;                             /* SIGTERM */
 	struct event *sig_int;                              /* SIGINT */
@@ -157,6 +162,11 @@ static int load_config(struct server *srv, struct config *cfg)
 	}
 	if (srv->cli_data_dir)
 		str_copy(cfg->data_dir, srv->cli_data_dir, sizeof(cfg->data_dir));
+	if (srv->cli_database && cfg->pool_topology[0]) {
+		log_error("config", "--database and [pool] topology are both set: with a topology "
+		                    "the database comes from the topology file");
+		return -1;
+	}
 	if (srv->cli_database)
 		str_copy(cfg->db_url, srv->cli_database, sizeof(cfg->db_url));
 	if (srv->cli_log_level)
@@ -244,6 +254,79 @@ static int bootstrap_admin(struct server *srv)
 	return 0;
 }
 
+/*
+ * A server of a pool (SPEC §6): read the topology, check this server is in
+ * it, and take the database the highest pool-state generation designates.
+ */
+static int pool_prepare(struct server *srv)
+{
+	struct pool_view v;
+	char err[1200];
+	const struct topo_db *db;
+
+	if (!srv->cfg.pool_topology[0])
+		return 0;
+	if (topo_load(&srv->topo, srv->cfg.pool_topology, err, sizeof(err)) != 0) {
+		log_error("pool", "%s", err);
+		return -1;
+	}
+	if (!topo_server(&srv->topo, srv->cfg.pool_server)) {
+		log_error("pool",
+		          "this server (%s, [pool] server or [server] name) is not in the "
+		          "topology %s",
+		          srv->cfg.pool_server, srv->cfg.pool_topology);
+		return -1;
+	}
+	pool_read(&srv->topo, NULL, &v);
+	for (int i = 0; i < 2; i++)
+		if (!v.reachable[i])
+			log_warn("pool", "%s database: %s", pool_db_name((enum pool_db_index)i),
+			         v.error[i]);
+	srv->pool_db = v.use;
+	if (v.from >= 0) {
+		srv->pool_row = v.row[v.from];
+		v.row[v.from].active = NULL; /* moved */
+	} else {
+		str_copy(srv->pool_row.state, "normal", sizeof(srv->pool_row.state));
+	}
+	if (!srv->pool_row.active)
+		srv->pool_row.active = xstrdup("");
+	pool_view_free(&v);
+	db = topo_db(&srv->topo, pool_db_name(srv->pool_db));
+	str_copy(srv->cfg.db_url, db->url, sizeof(srv->cfg.db_url));
+	log_info("pool",
+	         "server %s of pool %s: using the %s database (generation %lld, "
+	         "unconfirmed = %s)",
+	         srv->cfg.pool_server, srv->topo.name, pool_db_name(srv->pool_db),
+	         (long long)srv->pool_row.generation, srv->cfg.pool_unconfirmed);
+	return 0;
+}
+
+static int pool_clients(void *arg)
+{
+	struct server *srv = arg;
+
+	return irc_client_count(srv->irc);
+}
+
+static void pool_status(bool active, const char *reason, void *arg)
+{
+	struct server *srv = arg;
+
+	irc_set_idle(srv->irc, active ? NULL : reason);
+}
+
+/* Heartbeats and pool-state reads every second (after the IRC face exists). */
+static void pool_start(struct server *srv)
+{
+	static const struct pool_member_ops ops = {pool_clients, pool_status};
+
+	if (!srv->cfg.pool_topology[0])
+		return;
+	srv->pool = pool_member_start(srv->base, srv->store, &srv->topo, srv->cfg.pool_server,
+	                              srv->pool_db, &srv->pool_row, &ops, srv);
+}
+
 static int open_store(struct server *srv)
 {
 	struct store_options so;
@@ -302,6 +385,7 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	}
 	srv->stopping = true;
 	log_info("pchatd", "signal %d: shutting down", (int)sig);
+	pool_member_stop(srv->pool);
 	irc_shutdown(srv->irc, "Server shutting down");
 	net_shutdown(srv->net, NULL);
 }
@@ -374,6 +458,15 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		log_error("pchatd", "reload failed: keeping the configuration in force");
 		return;
 	}
+	if (srv->cfg.pool_topology[0]) {
+		/* the pool's database and topology are chosen at start */
+		if (strcmp(cfg.pool_topology, srv->cfg.pool_topology) != 0 ||
+		    strcmp(cfg.pool_server, srv->cfg.pool_server) != 0)
+			log_warn("pool", "reload: [pool] changes take effect at the next start");
+		str_copy(cfg.pool_topology, srv->cfg.pool_topology, sizeof(cfg.pool_topology));
+		str_copy(cfg.pool_server, srv->cfg.pool_server, sizeof(cfg.pool_server));
+		str_copy(cfg.db_url, srv->cfg.db_url, sizeof(cfg.db_url));
+	}
 	limits_from(&cfg, &lim);
 	net_set_limits(srv->net, &lim);
 	if (any_tls(&cfg) &&
@@ -419,7 +512,7 @@ static int run(struct server *srv)
 	srv->base = event_base_new_with_config(ec);
 	event_config_free(ec);
 	srv->mb = mailbox_new(srv->base);
-	if (make_data_dir(srv->cfg.data_dir) != 0 || open_store(srv) != 0)
+	if (make_data_dir(srv->cfg.data_dir) != 0 || pool_prepare(srv) != 0 || open_store(srv) != 0)
 		return EXIT_START;
 	srv->workq = workq_new(2, srv->mb);
 	if (start_net(srv) != 0)
@@ -432,6 +525,7 @@ static int run(struct server *srv)
 	}
 	if (start_compliance(srv) != 0)
 		return EXIT_START;
+	pool_start(srv);
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, on_stop, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, on_stop, srv);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, on_hup, srv);
@@ -454,8 +548,11 @@ static void teardown(struct server *srv)
 	if (srv->sig_hup)
 		event_free(srv->sig_hup);
 	comp_service_stop(srv->comp);
+	pool_member_stop(srv->pool);
 	workq_free(srv->workq);
 	store_close(srv->store);
+	pool_member_free(srv->pool); /* after the store: its completions reach it */
+	store_pool_state_free(&srv->pool_row);
 	mailbox_free(srv->mb);
 	net_free(srv->net); /* its closed callbacks still reach the IRC layer */
 	irc_free(srv->irc);

@@ -51,6 +51,20 @@ extern const struct ctl_cmd ctl_group_cmds[];
 extern const struct ctl_cmd ctl_category_cmds[];
 extern const struct ctl_cmd ctl_addin_cmds[];
 extern const struct ctl_cmd ctl_compliance_cmds[];
+extern const struct ctl_cmd ctl_pool_cmds[];
+
+/*
+ * With [pool] topology in the configuration and no database given: set
+ * ctx->cfg.db_url to the database in use (the one the highest pool-state
+ * generation designates; the primary when none can be read). pool.c.
+ * CTL_EXIT_OK, or CTL_EXIT_CONFIG after printing why (a bad topology).
+ */
+int ctl_pool_database(struct ctl *ctx);
+
+/* pchatctl migrate (migrate.c): a leaf at the root of the tree. */
+extern const char ctl_migrate_summary[];
+extern const char ctl_migrate_usage[];
+int ctl_migrate_run(struct ctl *ctx, int argc, char **argv);
 
 /*
  * Run the command named by argv[0] among the nodes of table (a node's

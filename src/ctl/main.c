@@ -71,6 +71,14 @@ static const struct ctl_cmd root_cmds[] = {
      "    is queued for the compliance archive when [compliance] enabled = yes\n"
      "    (docs/compliance.md). run exports the queue now; status shows it.\n",
      NULL, ctl_compliance_cmds},
+    {"pool", "a pool of servers: status, pool state, active servers",
+     "\n"
+     "DESCRIPTION\n"
+     "    Several pchatd over one PostgreSQL database, described by a topology\n"
+     "    file ([pool] topology, or --topology FILE on each pool command). See\n"
+     "    docs/deployment.md.\n",
+     NULL, ctl_pool_cmds},
+    {"migrate", ctl_migrate_summary, ctl_migrate_usage, ctl_migrate_run, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -159,7 +167,7 @@ static int build_config(struct ctl *ctx, const struct globals *g)
 	                       sizeof ctx->cfg.db_url)
 		return ctl_fail(ctx, CTL_EXIT_INVALID, "--database: URL too long");
 	config_finish(&ctx->cfg);
-	return CTL_EXIT_OK;
+	return ctl_pool_database(ctx);
 }
 
 int main(int argc, char **argv)
