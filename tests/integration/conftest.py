@@ -92,6 +92,16 @@ def unique_name(prefix="u"):
     return "%s%d%s" % (prefix, next(_counter), os.urandom(2).hex())
 
 
+def wait_for(pred, timeout=5.0, what="condition"):
+    """Poll pred until it holds (AssertionError after timeout seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -135,7 +145,7 @@ class Server:
     # ---- process ------------------------------------------------------------
 
     def start(self, timeout=15.0):
-        """Start pchatd and wait until the plain port accepts connections."""
+        """Start pchatd and wait until its plain and TLS ports accept connections."""
         log = open(self.logfile, "ab")
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
@@ -148,7 +158,9 @@ class Server:
                 raise RuntimeError("pchatd exited with %s:\n%s" %
                                    (self.proc.returncode, self.log_text()))
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                # both listeners: the TLS one is bound just after the plain one
+                for port in (self.port, self.tls_port):
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
                 return self
             except OSError:
                 time.sleep(0.02)
@@ -335,3 +347,32 @@ def server(request, shared_server):
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:
         sys.stderr.write("\n---- pchatd log tail ----\n%s\n" % shared_server.log_text()[-4000:])
+
+
+# ---- a server of a pool (issue 5) --------------------------------------------
+
+def write_topology(path, servers, primary_url, backup_url, name="chat", primary_dc="dc-a",
+                   backup_dc="dc-b"):
+    """Write a topology file: servers is a list of (name, datacenter)."""
+    text = ["[pool]", "name = " + name, ""]
+    for srv, dc in servers:
+        text += ["[server %s]" % srv, "datacenter = " + dc, ""]
+    text += ["[database primary]", "datacenter = " + primary_dc, "url = " + primary_url, "",
+             "[database backup]", "datacenter = " + backup_dc, "url = " + backup_url, ""]
+    with open(path, "w") as f:
+        f.write("\n".join(text) + "\n")
+    return path
+
+
+def make_pool_server(make_server, topology, name, start=True, auth=None):
+    """A Server that is pool member `name` of `topology` (no [database] url of its own)."""
+    s = make_server(start=False, auth=auth,
+                    extra="[pool]\ntopology = %s\nserver = %s" % (topology, name))
+    if s.db_url:
+        with open(s.config) as f:
+            text = f.read()
+        with open(s.config, "w") as f:
+            f.write(text.replace("url = " + s.db_url + "\n", "", 1))
+    if start:
+        s.start()
+    return s

@@ -126,11 +126,10 @@ def test_store_failure_fails_the_message_and_nothing_is_delivered(tmp_path, smal
 
         # Fill the file system, then send.
         filler = small_fs / "filler"
-        with open(filler, "wb") as f:
+        with open(filler, "wb", buffering=0) as f:  # unbuffered: close has nothing left to write
             try:
                 while True:
                     f.write(b"\0" * 65536)
-                    f.flush()
             except OSError:
                 pass
         big = "x" * 400

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import ALL_CAPS
+from conftest import ALL_CAPS, wait_for
 
 POOL_USERS = 0
 POOL_ROOMS = 0
@@ -27,15 +27,6 @@ def srv(make_server):
     s.ctl("category", "add", "eng", "--allowed", "alice,bob,carol,dave", "--denied", "dave")
     s.start()
     return s
-
-
-def wait_for(pred, timeout=5.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def join_result(c, room):
