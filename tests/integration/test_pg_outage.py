@@ -82,3 +82,27 @@ def test_database_outage_fails_messages_then_recovers(make_server, own_cluster, 
     assert acked <= stored, "acknowledged but lost: %r" % sorted(acked - stored)[:5]
     assert seen <= stored, "delivered but not stored: %r" % sorted(seen - stored)[:5]
     assert "lost connection" in s.log_text() and "reconnected" in s.log_text()
+
+
+def test_multi_host_conninfo_finds_the_writable_server(make_server, own_cluster):
+    """A libpq multi-host URL with target_session_attrs=read-write: the first
+    host is down, pchatd uses the next one that accepts writes."""
+    url = own_cluster.new_database()
+    host_port, db = url.split("@", 1)[1].split("/", 1)
+    multi = "postgresql://pchat@127.0.0.1:1,%s/%s?target_session_attrs=read-write" % (host_port, db)
+    s = make_server(start=False)
+    with open(s.config) as f:
+        text = f.read()
+    if s.db_url:
+        text = text.replace("url = " + s.db_url + "\n", "url = " + multi + "\n", 1)
+    else:
+        text += "\n[database]\nurl = %s\n" % multi
+    with open(s.config, "w") as f:
+        f.write(text)
+    s.start()
+    room = s.add_room(live=True)
+    c = s.client(caps=("echo-message", "message-tags"))
+    c.join(room)
+    c.send("PRIVMSG %s :through the second host" % room)
+    mid = c.expect(lambda m: m.command == "PRIVMSG").tags["msgid"]
+    assert mid in {h["msgid"] for h in s.history(room)}
