@@ -65,6 +65,9 @@ def test_two_servers_are_one_network(make_server, tmp_path):
     bob.send("WHOIS alice")
     lines = bob.collect(lambda m: m.command == "318")
     assert any(m.command == "311" and m.params[1] == "alice" for m in lines), lines
+    bob.send("WHO " + room)
+    lines = bob.collect(lambda m: m.command == "315")
+    assert {m.params[5] for m in lines if m.command == "352"} >= {"alice", "bob"}, lines
     # away
     alice.send("AWAY :at lunch")
     bob.expect(lambda m: m.command == "AWAY" and m.nick == "alice" and m.params == ["at lunch"])
