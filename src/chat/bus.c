@@ -382,7 +382,7 @@ static void pending_add(struct chat *ch, const char *payload)
 }
 
 /* Apply one event; false when it must wait for a room this server does not know yet. */
-static bool apply(struct chat *ch, const char *payload, json_t *ev)
+static bool apply(struct chat *ch, json_t *ev)
 {
 	const char *t = json_string_value(json_object_get(ev, "t"));
 	const char *s = json_string_value(json_object_get(ev, "s"));
@@ -405,7 +405,6 @@ static bool apply(struct chat *ch, const char *payload, json_t *ev)
 		apply_topic(ch, ev);
 	else if (strcmp(t, "h") == 0)
 		apply_hello(ch);
-	(void)payload;
 	return true;
 }
 
@@ -426,7 +425,7 @@ static void on_event(const char *payload, void *arg)
 		json_decref(ev);
 		return;
 	}
-	if (!apply(ch, payload, ev))
+	if (!apply(ch, ev))
 		pending_add(ch, payload);
 	json_decref(ev);
 }
@@ -489,7 +488,7 @@ static void retry_pending(struct chat *ch)
 	for (size_t i = ch->bus_pending.n; i-- > 0;) {
 		struct bus_pending *p = ch->bus_pending.v[i];
 		json_t *ev = json_loads(p->payload, 0, NULL);
-		bool done = !ev || apply(ch, p->payload, ev) || now > p->expires_ms;
+		bool done = !ev || apply(ch, ev) || now > p->expires_ms;
 
 		json_decref(ev);
 		if (!done)
