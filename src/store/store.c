@@ -34,6 +34,7 @@
 #define STORE_MAX_READERS     64
 
 #define STORE_MAINTAIN_BUDGET 250 /* rows of upkeep per step between batches */
+#define STORE_BATCH_TRIES     4   /* runs of a batch aborted by deadlocks before it fails */
 
 struct store_job {
 	struct store_job *next; /* FIFO link */
@@ -195,13 +196,15 @@ static int run_one_write(const struct store_backend *be, struct store_conn *c, s
 	if (j->atomic) {
 		/* Its own failure changes nothing; a database error may have. */
 		j->rc = j->fn(c, j->arg);
-		return j->rc == STORE_EIO ? -1 : 0;
+		return j->rc == STORE_EIO || j->rc == STORE_EBUSY ? -1 : 0;
 	}
 	if (be->savepoint(c) != 0) {
 		j->rc = STORE_EIO;
 		return -1;
 	}
 	j->rc = j->fn(c, j->arg);
+	if (j->rc == STORE_EBUSY)
+		return -1; /* a deadlock or serialization failure: the batch is retried */
 	if (j->rc == 0 && be->release(c) == 0)
 		return 0;
 	if (j->rc == 0)
@@ -217,16 +220,22 @@ static void fail_all(struct store_job *batch, int rc)
 		j->rc = rc;
 }
 
-/* One group commit: every job of batch in one transaction. */
-static void run_batch(struct store *st, struct store_job *batch)
+/*
+ * One try of a group commit. Returns 0 (committed, or failed for good: the
+ * jobs hold their rc) or STORE_EBUSY when the database gave up on the
+ * transaction for a deadlock or a serialization failure with another
+ * server of a pool: nothing was committed and the batch may run again.
+ */
+static int try_batch(struct store *st, struct store_job *batch)
 {
 	const struct store_backend *be = st->be;
 	struct store_conn *c = st->writer;
 	struct store_job *j;
+	int rc;
 
 	if (be->begin(c, true) != 0) {
 		fail_all(batch, STORE_EIO);
-		return;
+		return 0;
 	}
 	c->in_job = true;
 	for (j = batch; j; j = j->next)
@@ -234,14 +243,46 @@ static void run_batch(struct store *st, struct store_job *batch)
 			break;
 	c->in_job = false;
 	if (j) {
+		be->rollback(c);
+		if (j->rc == STORE_EBUSY)
+			return STORE_EBUSY;
 		log_error("store", "write transaction broken by a job: rolling back its batch");
-		be->rollback(c);
 		fail_all(batch, STORE_EIO);
-		return;
+		return 0;
 	}
-	if (be->commit(c) != 0) {
+	rc = be->commit(c);
+	if (rc != 0) {
 		be->rollback(c);
+		if (rc == STORE_EBUSY)
+			return STORE_EBUSY;
 		fail_all(batch, STORE_EIO);
+	}
+	return 0;
+}
+
+/*
+ * One group commit: every job of batch in one transaction. Several servers
+ * writing into one PostgreSQL database can deadlock (each holds room rows
+ * the other needs until its commit); the database then aborts one of the
+ * transactions, which is simply run again, as PostgreSQL advises, a few
+ * times before its jobs fail. Jobs are written so that running them again
+ * after a rollback is harmless.
+ */
+static void run_batch(struct store *st, struct store_job *batch)
+{
+	for (int attempt = 1; try_batch(st, batch) == STORE_EBUSY; attempt++) {
+		if (attempt == STORE_BATCH_TRIES) {
+			log_error("store",
+			          "write transaction aborted %d times by conflicts with "
+			          "other writers: its jobs fail",
+			          attempt);
+			fail_all(batch, STORE_EBUSY);
+			return;
+		}
+		log_info("store",
+		         "write transaction aborted by a conflict with another writer: "
+		         "running it again (attempt %d)",
+		         attempt + 1);
 	}
 }
 

@@ -55,6 +55,7 @@ wal_log_hints = on
 max_connections = 200
 shared_buffers = 128MB
 synchronous_commit = on
+deadlock_timeout = 100ms
 CONF
 	free_port >"$dir/port"
 	chmod 644 "$dir/port"
