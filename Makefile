@@ -68,6 +68,7 @@ format:
 bench: build
 	bench/run.sh $(abspath $(BUILD))
 	bench/run_compliance.sh $(abspath $(BUILD))
+	bench/run_pool.sh $(abspath $(BUILD))
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD)

@@ -50,6 +50,7 @@ enum lg_cap {
 struct lg_opts {
 	const char *host;        /* server address (numeric or name) */
 	int port;                /* server port */
+	int port2;               /* second server of a pool, 0 = none (lg_server_of) */
 	int n_clients;           /* connections to open */
 	int n_rooms;             /* rooms #bench0..#bench{R-1}; 0 = no JOIN */
 	int rooms_per_client;    /* rooms each client joins */
@@ -70,6 +71,7 @@ struct lg_opts {
 	const char *umode;       /* MODE <nick> <umode> after 001, or NULL */
 	enum lg_mode mode;       /* what to measure */
 	pid_t server_pid;        /* 0 = unknown */
+	pid_t server_pid2;       /* second server (--port2), 0 = unknown */
 	bool json;               /* one JSON object on stdout */
 	double connect_rate;     /* new connections per second, 0 = all at once */
 	int max_inflight;        /* connections handshaking at once */
@@ -87,6 +89,9 @@ struct lg_counters {
 	uint64_t skipped;        /* rate mode: sends skipped, output backlogged */
 	struct lg_hist delivery; /* send-to-delivery latency, ns */
 	struct lg_hist ack;      /* send-to-acknowledgement latency, ns */
+	struct lg_hist local;    /* --port2: deliveries from a sender on the same server, ns */
+	struct lg_hist cross;    /* --port2: deliveries from a sender on the other server, ns */
+	uint64_t unclassified;   /* --port2: deliveries whose sender nick is not ours */
 };
 
 struct lg_client;
@@ -96,6 +101,9 @@ struct lg {
 	struct event_base *base;   /* the one loop */
 	struct event *tick;        /* periodic pacing timer */
 	struct sockaddr_in addr;   /* server address */
+	struct sockaddr_in addr2;  /* second server's address (--port2) */
+	char peer_prefix[48];      /* our nicks are peer_prefix + index + peer_suffix */
+	char peer_suffix[48];      /* (a --sasl pattern split at its %d) */
 	struct lg_client *clients; /* n_clients clients */
 	int *room_members;         /* members per room */
 	enum lg_phase phase;       /* where the run is */
@@ -124,6 +132,10 @@ struct lg {
 	int64_t rss_after;         /* KiB, -1 unknown */
 	double cpu_before;         /* server CPU seconds, -1 unknown */
 	double cpu_after;          /* server CPU seconds, -1 unknown */
+	int64_t rss2_before;       /* second server, KiB, -1 unknown */
+	int64_t rss2_after;        /* second server, KiB, -1 unknown */
+	double cpu2_before;        /* second server CPU seconds, -1 unknown */
+	double cpu2_after;         /* second server CPU seconds, -1 unknown */
 	double self_cpu_before;    /* our CPU seconds at measurement start */
 	double self_cpu_after;     /* our CPU seconds at measurement end */
 	int exit_code;             /* process exit status */
@@ -139,6 +151,22 @@ static inline bool lg_measuring(const struct lg *lg)
 static inline bool lg_sending(const struct lg *lg)
 {
 	return lg->phase == LG_PHASE_WARMUP || lg->phase == LG_PHASE_MEASURE;
+}
+
+/*
+ * Which server client idx talks to when there are two (--port2): 0 for
+ * --port, 1 for --port2. The clients of each room alternate between the
+ * servers: client idx joins rooms idx*K .. idx*K+K-1 (mod R), so the
+ * (idx*K / R)-th pass over the rooms goes to one server and the next pass
+ * to the other. With one room or none that is simply the index's parity
+ * (odd clients on --port2). A plain parity rule would put every member of
+ * a room on one server whenever R is even (room r holds r, r+R, r+2R...).
+ */
+static inline int lg_server_of(int idx, int n_rooms, int rooms_per_client)
+{
+	if (n_rooms <= 1 || rooms_per_client <= 0)
+		return idx & 1;
+	return (int)(((int64_t)idx * rooms_per_client / n_rooms) & 1);
 }
 
 /* Called by lg_client when a client finished setup (ok) or gave up. */

@@ -295,11 +295,32 @@ static void count_ack(struct lg_client *c, int64_t t_sent, int64_t now)
 	lg_hist_add(&lg->c.ack, now > t_sent ? (uint64_t)(now - t_sent) : 0);
 }
 
+/*
+ * With two servers (--port2): count a measured delivery as local (sender on
+ * c's server) or cross-server, knowing the sender's index from its nick.
+ */
+static void count_side(struct lg_client *c, const struct lg_irc_msg *m, uint64_t lat)
+{
+	struct lg *lg = c->lg;
+	int from;
+
+	from = lg_irc_nick_index(m->source, m->source_nick_len, lg->peer_prefix, lg->peer_suffix);
+	if (from < 0 || from >= lg->o.n_clients) {
+		lg->c.unclassified++;
+		return;
+	}
+	if (lg_server_of(from, lg->o.n_rooms, lg->o.rooms_per_client) !=
+	    lg_server_of(c->idx, lg->o.n_rooms, lg->o.rooms_per_client))
+		lg_hist_add(&lg->c.cross, lat);
+	else
+		lg_hist_add(&lg->c.local, lat);
+}
+
 static void on_privmsg(struct lg_client *c, const struct lg_irc_msg *m)
 {
 	struct lg *lg = c->lg;
 	int64_t t_sent, now;
-	uint64_t seq;
+	uint64_t seq, lat;
 
 	if (m->n_params < 2 || lg_irc_parse_body(m->param[1], &t_sent, &seq) < 0) {
 		if (lg_measuring(lg))
@@ -316,7 +337,10 @@ static void on_privmsg(struct lg_client *c, const struct lg_irc_msg *m)
 	if (!lg_measuring(lg))
 		return;
 	lg->c.delivered++;
-	lg_hist_add(&lg->c.delivery, now > t_sent ? (uint64_t)(now - t_sent) : 0);
+	lat = now > t_sent ? (uint64_t)(now - t_sent) : 0;
+	lg_hist_add(&lg->c.delivery, lat);
+	if (lg->o.port2)
+		count_side(c, m, lat);
 }
 
 static void on_pong(struct lg_client *c, const struct lg_irc_msg *m)
@@ -501,6 +525,7 @@ out:
 int lg_client_start(struct lg *lg, struct lg_client *c, int idx)
 {
 	char nick[sizeof(c->nick)], why[96];
+	const struct sockaddr_in *to = &lg->addr;
 	int fd, rc = -1;
 
 	c->lg = lg;
@@ -523,7 +548,9 @@ int lg_client_start(struct lg *lg, struct lg_client *c, int idx)
 	}
 	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&lg->addr, sizeof(lg->addr)) < 0)
+	if (lg->o.port2 && lg_server_of(idx, lg->o.n_rooms, lg->o.rooms_per_client))
+		to = &lg->addr2;
+	if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)to, sizeof(*to)) < 0)
 		goto out_fail;
 	rc = 0;
 	goto out;

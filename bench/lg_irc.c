@@ -141,3 +141,23 @@ bool lg_irc_from(const struct lg_irc_msg *m, const char *nick, size_t nick_len)
 	return m->source && m->source_nick_len == nick_len &&
 	       strncasecmp(m->source, nick, nick_len) == 0;
 }
+
+int lg_irc_nick_index(const char *nick, size_t len, const char *prefix, const char *suffix)
+{
+	size_t plen = strlen(prefix), slen = strlen(suffix), i;
+	int64_t v = 0;
+
+	if (len < plen + 1 + slen || strncasecmp(nick, prefix, plen) != 0 ||
+	    strncasecmp(nick + len - slen, suffix, slen) != 0)
+		return -1;
+	nick += plen;
+	len -= plen + slen;
+	if (len > 9 || (nick[0] == '0' && len > 1))
+		return -1; /* at most 999,999,999: no overflow; %d never pads */
+	for (i = 0; i < len; i++) {
+		if (nick[i] < '0' || nick[i] > '9')
+			return -1;
+		v = v * 10 + (nick[i] - '0');
+	}
+	return (int)v;
+}

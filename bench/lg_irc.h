@@ -49,4 +49,13 @@ int lg_irc_parse_body(const char *body, int64_t *t_ns, uint64_t *seq);
 /* Whether the nick part of m's source is exactly nick (ASCII case-folded). */
 bool lg_irc_from(const struct lg_irc_msg *m, const char *nick, size_t nick_len);
 
+/*
+ * The client index in nick (len bytes, need not be NUL-terminated) when it
+ * reads prefix, a decimal number without leading zeros, then suffix (ASCII
+ * case-folded): how a receiver knows which client sent a message from the
+ * message's source. Returns the index (>= 0), or -1 when nick is not one of
+ * the generator's (another prefix, a nick changed after 433, no digits...).
+ */
+int lg_irc_nick_index(const char *nick, size_t len, const char *prefix, const char *suffix);
+
 #endif

@@ -26,6 +26,8 @@ struct figures {
 	double delivered_per_s;  /* deliveries per second */
 	double server_cpu_s;     /* server CPU seconds while measuring, -1 unknown */
 	double server_cpu_pct;   /* of one core, -1 unknown */
+	double server2_cpu_s;    /* second server (--server-pid2), -1 unknown */
+	double server2_cpu_pct;  /* of one core, -1 unknown */
 	double self_cpu_pct;     /* generator CPU, of one core */
 	double rss_per_conn_kib; /* idle mode, -1 unknown */
 	long long lost;          /* deliveries still missing after the drain */
@@ -54,6 +56,12 @@ static void report_build(const struct lg *lg, struct figures *f)
 		f->server_cpu_s = lg->cpu_after - lg->cpu_before;
 		f->server_cpu_pct = 100 * f->server_cpu_s / f->dur;
 	}
+	f->server2_cpu_s = -1;
+	f->server2_cpu_pct = -1;
+	if (lg->cpu2_before >= 0 && lg->cpu2_after >= 0 && f->dur > 0) {
+		f->server2_cpu_s = lg->cpu2_after - lg->cpu2_before;
+		f->server2_cpu_pct = 100 * f->server2_cpu_s / f->dur;
+	}
 	f->self_cpu_pct =
 	    f->dur > 0 ? 100 * (lg->self_cpu_after - lg->self_cpu_before) / f->dur : 0;
 	f->rss_per_conn_kib = -1;
@@ -69,11 +77,13 @@ static void report_build(const struct lg *lg, struct figures *f)
 static void json_hist(char *b, size_t cap, size_t *len, const char *key, const struct lg_hist *h)
 {
 	str_appendf(b, cap, len,
-	            ",\"%s\":{\"n\":%llu,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,"
+	            ",\"%s\":{\"n\":%llu,\"count\":%llu,\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
+	            "\"p999\":%.3f,"
 	            "\"max\":%.3f,\"mean\":%.3f}",
-	            key, (unsigned long long)h->n, ms(lg_hist_quantile(h, 0.5)),
-	            ms(lg_hist_quantile(h, 0.9)), ms(lg_hist_quantile(h, 0.99)),
-	            ms(lg_hist_quantile(h, 0.999)), ms(h->max), h->n ? ms(h->sum / h->n) : 0.0);
+	            key, (unsigned long long)h->n, (unsigned long long)h->n,
+	            ms(lg_hist_quantile(h, 0.5)), ms(lg_hist_quantile(h, 0.9)),
+	            ms(lg_hist_quantile(h, 0.99)), ms(lg_hist_quantile(h, 0.999)), ms(h->max),
+	            h->n ? ms(h->sum / h->n) : 0.0);
 }
 
 static void print_json(const struct lg *lg, const struct figures *f)
@@ -103,6 +113,17 @@ static void print_json(const struct lg *lg, const struct figures *f)
 	            f->rate_missed ? "true" : "false");
 	json_hist(b, sizeof(b), &len, "latency_ms", &lg->c.delivery);
 	json_hist(b, sizeof(b), &len, "ack_latency_ms", &lg->c.ack);
+	/* two servers (--port2): deliveries by the sender's server */
+	str_appendf(b, sizeof(b), &len, ",\"port2\":%d,\"unclassified\":%llu", lg->o.port2,
+	            (unsigned long long)lg->c.unclassified);
+	json_hist(b, sizeof(b), &len, "local_latency_ms", &lg->c.local);
+	json_hist(b, sizeof(b), &len, "cross_latency_ms", &lg->c.cross);
+	str_appendf(
+	    b, sizeof(b), &len,
+	    ",\"server2_pid\":%ld,\"server2_rss_before_kib\":%lld,"
+	    "\"server2_rss_after_kib\":%lld,\"server2_cpu_s\":%.2f,\"server2_cpu_pct\":%.1f",
+	    (long)lg->o.server_pid2, (long long)lg->rss2_before, (long long)lg->rss2_after,
+	    f->server2_cpu_s, f->server2_cpu_pct);
 	str_appendf(b, sizeof(b), &len,
 	            ",\"server_pid\":%ld,\"rss_before_kib\":%lld,\"rss_after_kib\":%lld,"
 	            "\"rss_per_conn_kib\":%.2f,\"server_cpu_s\":%.2f,\"server_cpu_pct\":%.1f,"
@@ -138,18 +159,31 @@ static void print_traffic(const struct lg *lg, const struct figures *f)
 	       (unsigned long long)lg->c.delivered, f->delivered_per_s);
 	text_hist("delivery latency", &lg->c.delivery);
 	text_hist("ack latency", &lg->c.ack);
+	if (lg->o.port2) {
+		text_hist("local latency", &lg->c.local);
+		text_hist("cross latency", &lg->c.cross);
+		if (lg->c.unclassified)
+			printf("unclassified       %llu deliveries from nicks not ours\n",
+			       (unsigned long long)lg->c.unclassified);
+	}
 	printf("lost after drain   %lld   errors %llu   skipped %llu\n", f->lost,
 	       (unsigned long long)lg->c.errors, (unsigned long long)lg->c.skipped);
 	if (f->server_cpu_pct >= 0)
 		printf("server cpu         %.2f s (%.1f%% of a core)\n", f->server_cpu_s,
 		       f->server_cpu_pct);
+	if (f->server2_cpu_pct >= 0)
+		printf("server2 cpu        %.2f s (%.1f%% of a core)\n", f->server2_cpu_s,
+		       f->server2_cpu_pct);
 	printf("loadgen cpu        %.1f%% of a core\n", f->self_cpu_pct);
 }
 
 static void print_text(const struct lg *lg, const struct figures *f)
 {
-	printf("mode               %s against %s:%d\n", mode_names[lg->o.mode], lg->o.host,
+	printf("mode               %s against %s:%d", mode_names[lg->o.mode], lg->o.host,
 	       lg->o.port);
+	if (lg->o.port2)
+		printf(" and :%d", lg->o.port2);
+	printf("\n");
 	printf("clients            %d ready, %d failed, %d closed later; %d rooms, %d senders\n",
 	       lg->n_ready, lg->n_failed, lg->n_closed, lg->o.n_rooms, lg->o.n_senders);
 	printf("caps               %s\n", f->caps[0] ? f->caps : "(none)");
@@ -160,6 +194,9 @@ static void print_text(const struct lg *lg, const struct figures *f)
 	if (lg->rss_before >= 0)
 		printf("server rss         %lld KiB before, %lld KiB after\n",
 		       (long long)lg->rss_before, (long long)lg->rss_after);
+	if (lg->rss2_before >= 0)
+		printf("server2 rss        %lld KiB before, %lld KiB after\n",
+		       (long long)lg->rss2_before, (long long)lg->rss2_after);
 	if (lg->o.mode == LG_MODE_IDLE && f->rss_per_conn_kib >= 0)
 		printf("rss per connection %.2f KiB\n", f->rss_per_conn_kib);
 }

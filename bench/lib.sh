@@ -2,21 +2,30 @@
 #
 # Expects TMP (a temporary directory), PY (a Python 3) and, for
 # write_ngircd_config, PORT. Provides SERVER_PID handling, clean-up on exit,
-# free_port and the ngIRCd configuration used for every comparison.
+# free_port and the ngIRCd configuration used for every comparison; for
+# scripts running several servers (run_pool.sh), stop_pid, wait_port and
+# write_pchatd_config_file.
 
 SERVER_PID=""
 
-# Stop the server under test: SIGTERM, then SIGKILL after 5 s.
-stop_server() {
-	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-		kill "$SERVER_PID" 2>/dev/null || true
+# Stop process $1 (a child of this shell; empty: nothing): SIGTERM, then
+# SIGKILL after 5 s.
+stop_pid() {
+	local pid="$1"
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill "$pid" 2>/dev/null || true
 		for _ in $(seq 50); do
-			kill -0 "$SERVER_PID" 2>/dev/null || break
+			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill -9 "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
 	fi
+}
+
+# Stop the server under test: SIGTERM, then SIGKILL after 5 s.
+stop_server() {
+	stop_pid "$SERVER_PID"
 	SERVER_PID=""
 }
 
@@ -75,10 +84,16 @@ CONF
 # $TMP/data, guests (the load generator may skip SASL), no flood control;
 # $1 is appended (more sections).
 write_pchatd_base_config() {
-	cat >"$TMP/pchatd.conf" <<CONF
+	write_pchatd_config_file "$TMP/pchatd.conf" "$TMP/data" "$PORT" "${1:-}"
+}
+
+# The same configuration in file $1 with data directory $2 and port $3; $4
+# is appended (more sections).
+write_pchatd_config_file() {
+	cat >"$1" <<CONF
 [server]
-data_dir = $TMP/data
-listen = 127.0.0.1:$PORT
+data_dir = $2
+listen = 127.0.0.1:$3
 
 [auth]
 allow_guests = yes
@@ -87,21 +102,27 @@ allow_guests = yes
 flood_rate = 0
 max_clients = 20000
 sendq = 1048576
-${1:-}
+${4:-}
 CONF
 }
 
 # Wait until the server just started (SERVER_PID) listens on PORT; on failure
 # print its log and exit. $1 names the calling script in the message.
 wait_listening() {
+	wait_port "$1" "$PORT" "$SERVER_PID" "$TMP/server.log"
+}
+
+# wait_port WHO PORT PID LOG: wait until process PID listens on PORT; on
+# failure print the tail of LOG and exit. WHO names the calling script.
+wait_port() {
 	for _ in $(seq 100); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+		if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then
 			return 0
 		fi
-		kill -0 "$SERVER_PID" 2>/dev/null || break
+		kill -0 "$3" 2>/dev/null || break
 		sleep 0.1
 	done
-	echo "$1: ${PEER:-pchatd} did not start listening on $PORT; its log:" >&2
-	tail -20 "$TMP/server.log" >&2
+	echo "$1: ${PEER:-pchatd} did not start listening on $2; its log:" >&2
+	tail -20 "$4" >&2
 	exit 1
 }

@@ -5,9 +5,11 @@
  * This file parses the options, opens the connections at a bounded pace,
  * drives the phases (setup, warmup, measure, drain) from one periodic
  * timer, paces the fixed-rate mode and hands the counters to lg_report.c.
- * The IRC conversation of each connection lives in lg_client.c. It
- * deliberately runs one thread and one libevent loop: the server under test
- * usually shares the machine's cores with it.
+ * With --port2 the clients are split over two servers of one pool
+ * (lg_server_of in lg.h) and deliveries are classified as same-server or
+ * cross-server (lg_client.c). The IRC conversation of each connection
+ * lives in lg_client.c. It deliberately runs one thread and one libevent
+ * loop: the server under test usually shares the machine's cores with it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +39,8 @@
 enum {
 	OPT_HOST = 256,
 	OPT_PORT,
+	OPT_PORT2,
+	OPT_SERVER_PID2,
 	OPT_CLIENTS,
 	OPT_ROOMS,
 	OPT_RPC,
@@ -64,6 +68,8 @@ enum {
 static const struct option long_opts[] = {
     {"host", required_argument, NULL, OPT_HOST},
     {"port", required_argument, NULL, OPT_PORT},
+    {"port2", required_argument, NULL, OPT_PORT2},
+    {"server-pid2", required_argument, NULL, OPT_SERVER_PID2},
     {"clients", required_argument, NULL, OPT_CLIENTS},
     {"rooms", required_argument, NULL, OPT_ROOMS},
     {"rooms-per-client", required_argument, NULL, OPT_RPC},
@@ -201,6 +207,9 @@ static int parse_number(int opt, const char *arg, struct lg_opts *o)
 	case OPT_PORT:
 		rc = parse_int(arg, 1, 65535, &o->port);
 		break;
+	case OPT_PORT2:
+		rc = parse_int(arg, 1, 65535, &o->port2);
+		break;
 	case OPT_CLIENTS:
 		rc = parse_int(arg, 1, 1000000, &o->n_clients);
 		break;
@@ -240,6 +249,10 @@ static int parse_number(int opt, const char *arg, struct lg_opts *o)
 	case OPT_SERVER_PID:
 		rc = parse_int(arg, 1, 1 << 30, &pid);
 		o->server_pid = pid;
+		break;
+	case OPT_SERVER_PID2:
+		rc = parse_int(arg, 1, 1 << 30, &pid);
+		o->server_pid2 = pid;
 		break;
 	case OPT_CONNECT_RATE:
 		rc = parse_double(arg, 0, 1e7, &o->connect_rate);
@@ -388,6 +401,8 @@ static int resolve(struct lg *lg)
 	}
 	memcpy(&lg->addr, res->ai_addr, sizeof(lg->addr));
 	lg->addr.sin_port = htons((uint16_t)lg->o.port);
+	lg->addr2 = lg->addr;
+	lg->addr2.sin_port = htons((uint16_t)lg->o.port2);
 	freeaddrinfo(res);
 	return 0;
 }
@@ -402,16 +417,21 @@ static double self_cpu_s(void)
 	       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
 }
 
-static void read_server(const struct lg *lg, int64_t *rss, double *cpu)
+static void read_pid(pid_t pid, int64_t *rss, double *cpu)
 {
 	*rss = -1;
 	*cpu = -1;
-	if (!lg->o.server_pid)
+	if (!pid)
 		return;
-	if (lg_proc_rss_kib(lg->o.server_pid, rss) < 0)
+	if (lg_proc_rss_kib(pid, rss) < 0)
 		*rss = -1;
-	if (lg_proc_cpu_s(lg->o.server_pid, cpu) < 0)
+	if (lg_proc_cpu_s(pid, cpu) < 0)
 		*cpu = -1;
+}
+
+static void read_server(const struct lg *lg, int64_t *rss, double *cpu)
+{
+	read_pid(lg->o.server_pid, rss, cpu);
 }
 
 /* ---- phases ------------------------------------------------------------- */
@@ -442,6 +462,9 @@ static void begin_measure(struct lg *lg, int64_t now)
 	lg->cpu_before = cpu;
 	if (lg->o.mode != LG_MODE_IDLE)
 		lg->rss_before = rss;
+	read_pid(lg->o.server_pid2, &rss, &lg->cpu2_before);
+	if (lg->o.mode != LG_MODE_IDLE)
+		lg->rss2_before = rss;
 	lg->self_cpu_before = self_cpu_s();
 	lg->t_measure = now;
 	set_phase(lg, LG_PHASE_MEASURE, now);
@@ -451,6 +474,7 @@ static void end_measure(struct lg *lg, int64_t now)
 {
 	lg->t_measure_end = now;
 	read_server(lg, &lg->rss_after, &lg->cpu_after);
+	read_pid(lg->o.server_pid2, &lg->rss2_after, &lg->cpu2_after);
 	lg->self_cpu_after = self_cpu_s();
 	set_phase(lg, LG_PHASE_DRAIN, now);
 }
@@ -626,6 +650,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	case LG_PHASE_SETTLE:
 		if (in_phase >= (int64_t)(lg->o.settle * NS)) {
 			read_server(lg, &lg->rss_after, &lg->cpu_after);
+			read_pid(lg->o.server_pid2, &lg->rss2_after, &lg->cpu2_after);
 			set_phase(lg, LG_PHASE_DONE, now);
 		}
 		break;
@@ -653,6 +678,22 @@ static void on_sigint(evutil_socket_t fd, short what, void *arg)
 
 /* ---- main --------------------------------------------------------------- */
 
+/* How our nicks read (lg_irc_nick_index): prefix + index, or the --sasl pattern. */
+static void set_peer_names(struct lg *lg)
+{
+	const char *pct;
+
+	if (!lg->o.sasl_user) {
+		str_copy(lg->peer_prefix, lg->o.nick_prefix, sizeof(lg->peer_prefix));
+		lg->peer_suffix[0] = '\0';
+		return;
+	}
+	pct = strstr(lg->o.sasl_user, "%d"); /* parse_sasl checked: exactly one */
+	snprintf(lg->peer_prefix, sizeof(lg->peer_prefix), "%.*s", (int)(pct - lg->o.sasl_user),
+	         lg->o.sasl_user);
+	str_copy(lg->peer_suffix, pct + 2, sizeof(lg->peer_suffix));
+}
+
 static void lg_init(struct lg *lg)
 {
 	lg->clients = xcalloc((size_t)lg->o.n_clients, sizeof(*lg->clients));
@@ -660,6 +701,9 @@ static void lg_init(struct lg *lg)
 	lg->bind_next = lg->o.bind_first;
 	lg->rss_before = lg->rss_after = -1;
 	lg->cpu_before = lg->cpu_after = -1;
+	lg->rss2_before = lg->rss2_after = -1;
+	lg->cpu2_before = lg->cpu2_after = -1;
+	set_peer_names(lg);
 }
 
 static void lg_fini(struct lg *lg)
@@ -687,8 +731,10 @@ static int run(struct lg *lg)
 	if (!lg->tick || !sig)
 		goto out_free_events;
 	lg_init(lg);
-	if (lg->o.mode == LG_MODE_IDLE || lg->o.mode == LG_MODE_CONNECT)
+	if (lg->o.mode == LG_MODE_IDLE || lg->o.mode == LG_MODE_CONNECT) {
 		read_server(lg, &lg->rss_before, &cpu);
+		read_pid(lg->o.server_pid2, &lg->rss2_before, &cpu);
+	}
 	lg->t_start = lg->t_phase = time_mono_ns();
 	lg->phase = LG_PHASE_SETUP;
 	start_more(lg, lg->t_start);

@@ -1,8 +1,9 @@
 /*
  * test_loadgen.c — unit tests for the load generator's pure parts: the
- * log-linear histogram, the IRC line parser, the benchmark body format and
- * the /proc parsers. The networked parts are exercised by bench/run.sh
- * against a real server.
+ * log-linear histogram, the IRC line parser, the benchmark body format,
+ * the /proc parsers, the sender index read from a nick and the two-server
+ * split (--port2). The networked parts are exercised by bench/run.sh and
+ * bench/run_pool.sh against real servers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include "common/str.h"
+#include "lg.h"
 #include "lg_hist.h"
 #include "lg_irc.h"
 #include "lg_proc.h"
@@ -192,13 +194,108 @@ static void test_proc_parsers(void **state)
 	assert_true(kib > 0);
 }
 
+static void test_nick_index(void **state)
+{
+	static const struct {
+		const char *nick;
+		const char *prefix;
+		const char *suffix;
+		int want;
+	} cases[] = {
+	    {"bench0", "bench", "", 0},
+	    {"bench17", "bench", "", 17},
+	    {"BENCH499", "bench", "", 499}, /* servers may case-fold */
+	    {"bench999999999", "bench", "", 999999999},
+	    {"bench1000000000", "bench", "", -1}, /* too long: no overflow */
+	    {"bench", "bench", "", -1},           /* no digits */
+	    {"bench07", "bench", "", -1},         /* %d never pads */
+	    {"bench7_", "bench", "", -1},         /* renamed after 433 */
+	    {"bench1x", "bench", "", -1},
+	    {"other3", "bench", "", -1},
+	    {"u12x", "u", "x", 12}, /* a --sasl pattern u%dx */
+	    {"u12", "u", "x", -1},
+	    {"ux", "u", "x", -1},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(lg_irc_nick_index(cases[i].nick, strlen(cases[i].nick),
+		                                   cases[i].prefix, cases[i].suffix),
+		                 cases[i].want);
+	/* the length given counts, not the NUL: a source "bench42!u@h" */
+	assert_int_equal(lg_irc_nick_index("bench42!u@h", 7, "bench", ""), 42);
+}
+
+/* Parse a real source through lg_irc_parse: the nick length ends at '!'. */
+static void test_nick_index_from_source(void **state)
+{
+	char line[] = ":bench31!bench31@127.0.0.1 PRIVMSG #bench0 :t=1 s=2";
+	struct lg_irc_msg m;
+
+	(void)state;
+	assert_int_equal(lg_irc_parse(line, strlen(line), &m), 0);
+	assert_int_equal(lg_irc_nick_index(m.source, m.source_nick_len, "bench", ""), 31);
+}
+
+/* Count each room's members on each server (room = (i*K + j) mod R). */
+static void split_counts(int n, int rooms, int k, int *on0, int *on1)
+{
+	int i, j, r;
+
+	memset(on0, 0, sizeof(int) * (size_t)rooms);
+	memset(on1, 0, sizeof(int) * (size_t)rooms);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < k; j++) {
+			r = (i * k + j) % rooms;
+			if (lg_server_of(i, rooms, k))
+				on1[r]++;
+			else
+				on0[r]++;
+		}
+	}
+}
+
+static void test_server_split(void **state)
+{
+	int on0[50], on1[50], i;
+
+	(void)state;
+	/* one room or none: the odd clients go to the second server */
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(lg_server_of(i, 1, 1), i & 1);
+		assert_int_equal(lg_server_of(i, 0, 0), i & 1);
+	}
+	/* issue 2's latency scenario: 500 clients, 50 rooms: 5 + 5 in every room */
+	split_counts(500, 50, 1, on0, on1);
+	for (i = 0; i < 50; i++) {
+		assert_int_equal(on0[i], 5);
+		assert_int_equal(on1[i], 5);
+	}
+	/* throughput scenario: 50 clients, 1 room: 25 + 25 */
+	split_counts(50, 1, 1, on0, on1);
+	assert_int_equal(on0[0], 25);
+	assert_int_equal(on1[0], 25);
+	/* an odd number of rooms still puts both servers in every room */
+	split_counts(70, 7, 1, on0, on1);
+	for (i = 0; i < 7; i++)
+		assert_true(on0[i] > 0 && on1[i] > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_hist_index_edges),    cmocka_unit_test(test_hist_quantiles),
-	    cmocka_unit_test(test_hist_single_outlier), cmocka_unit_test(test_parse_table),
-	    cmocka_unit_test(test_parse_empty),         cmocka_unit_test(test_body_round_trip),
-	    cmocka_unit_test(test_body_rejects),        cmocka_unit_test(test_proc_parsers),
+	    cmocka_unit_test(test_hist_index_edges),
+	    cmocka_unit_test(test_hist_quantiles),
+	    cmocka_unit_test(test_hist_single_outlier),
+	    cmocka_unit_test(test_parse_table),
+	    cmocka_unit_test(test_parse_empty),
+	    cmocka_unit_test(test_body_round_trip),
+	    cmocka_unit_test(test_body_rejects),
+	    cmocka_unit_test(test_proc_parsers),
+	    cmocka_unit_test(test_nick_index),
+	    cmocka_unit_test(test_nick_index_from_source),
+	    cmocka_unit_test(test_server_split),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
