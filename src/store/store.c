@@ -28,13 +28,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define STORE_DEFAULT_READERS 2
 #define STORE_DEFAULT_BATCH   4096
 #define STORE_MAX_READERS     64
 
 #define STORE_MAINTAIN_BUDGET 250 /* rows of upkeep per step between batches */
-#define STORE_BATCH_TRIES     4   /* runs of a batch aborted by deadlocks before it fails */
+#define STORE_BATCH_TRIES     6   /* runs of a batch aborted by deadlocks before it fails */
 
 struct store_job {
 	struct store_job *next; /* FIFO link */
@@ -264,8 +265,8 @@ static int try_batch(struct store *st, struct store_job *batch)
  * One group commit: every job of batch in one transaction. Several servers
  * writing into one PostgreSQL database can deadlock (each holds room rows
  * the other needs until its commit); the database then aborts one of the
- * transactions, which is simply run again, as PostgreSQL advises, a few
- * times before its jobs fail. Jobs are written so that running them again
+ * transactions, which is simply run again after a random pause, as
+ * PostgreSQL advises, a few times before its jobs fail. Jobs are written so that running them again
  * after a rollback is harmless.
  */
 static void run_batch(struct store *st, struct store_job *batch)
@@ -283,6 +284,8 @@ static void run_batch(struct store *st, struct store_job *batch)
 		         "write transaction aborted by a conflict with another writer: "
 		         "running it again (attempt %d)",
 		         attempt + 1);
+		/* A random pause, longer each time, so that the two writers do not meet again. */
+		usleep((useconds_t)(attempt * 20000 + time_mono_ns() % 40000));
 	}
 }
 

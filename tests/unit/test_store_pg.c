@@ -12,10 +12,15 @@
  * creates and drops a database of its own. Without the variable it skips.
  */
 #include "common/id.h"
+#include "common/mailbox.h"
+#include "common/timeutil.h"
 #include "common/str.h"
 #include "store/store.h"
 
+#include <event2/event.h>
+#include <event2/thread.h>
 #include <libpq-fe.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -307,6 +312,100 @@ static void test_failed_tx_not_committed(void **state)
 	store_close(st);
 }
 
+/* --- two writers taking the same rows in opposite orders (a pool) ---------- */
+
+#define N_CROSS 12 /* jobs per writer */
+
+/* One job: a message into room first, a pause, then one into room second. */
+struct cross_job {
+	int64_t first;  /* room locked first */
+	int64_t second; /* room locked then */
+	int rc;         /* completion's rc, -1 until done */
+	int *n_done;    /* shared counter */
+};
+
+static int cross_insert(struct store_conn *c, int64_t room)
+{
+	struct store_msg m = {0};
+
+	m.room_id = room;
+	m.ts_ms = time_now_ms();
+	id_new(m.ts_ms, m.msgid);
+	str_copy(m.sender, "x", sizeof(m.sender));
+	str_copy(m.kind, "PRIVMSG", sizeof(m.kind));
+	m.text = "deadlock?";
+	return store_msg_insert(c, &m);
+}
+
+static int cross_fn(struct store_conn *c, void *arg)
+{
+	struct cross_job *j = arg;
+	int rc = cross_insert(c, j->first);
+
+	if (rc == 0) {
+		usleep(30000); /* the other writer takes its first row meanwhile */
+		rc = cross_insert(c, j->second);
+	}
+	return rc;
+}
+
+static void cross_done(int rc, void *arg)
+{
+	struct cross_job *j = arg;
+
+	j->rc = rc;
+	(*j->n_done)++;
+}
+
+/*
+ * Two stores (two servers of a pool) whose writers lock rooms A and B in
+ * opposite orders: PostgreSQL aborts one transaction of each deadlock, and
+ * the store runs that group commit again, so every job succeeds and every
+ * message is stored.
+ */
+static void test_deadlocked_batches_run_again(void **state)
+{
+	struct tctx *t = *state;
+	struct event_base *base = event_base_new();
+	struct mailbox *mb = mailbox_new(base);
+	struct store_options opt = {.url = t->url, .create = true, .mb = mb, .max_batch = 1};
+	struct store_room ra = {0}, rb = {0};
+	struct cross_job jobs[2 * N_CROSS];
+	struct store *s1, *s2;
+	char err[256];
+	int n_done = 0;
+	int64_t deadline = time_mono_ms() + 60000, n = 0;
+
+	s1 = store_open(&opt, err, sizeof(err));
+	assert_non_null(s1);
+	s2 = store_open(&opt, err, sizeof(err));
+	assert_non_null(s2);
+	str_copy(ra.name, "roomA", sizeof(ra.name));
+	str_copy(rb.name, "roomB", sizeof(rb.name));
+	assert_int_equal(store_room_add(store_direct(s1), &ra), 0);
+	assert_int_equal(store_room_add(store_direct(s1), &rb), 0);
+	for (int i = 0; i < 2 * N_CROSS; i++) {
+		jobs[i].first = i % 2 ? rb.id : ra.id;
+		jobs[i].second = i % 2 ? ra.id : rb.id;
+		jobs[i].rc = -1;
+		jobs[i].n_done = &n_done;
+		store_submit_write(i % 2 ? s2 : s1, cross_fn, cross_done, &jobs[i]);
+	}
+	while (n_done < 2 * N_CROSS && time_mono_ms() < deadline)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(n_done, 2 * N_CROSS);
+	for (int i = 0; i < 2 * N_CROSS; i++)
+		assert_int_equal(jobs[i].rc, 0);
+	assert_int_equal(store_msg_count(store_direct(s1), 0, &n), 0);
+	assert_int_equal(n, 4 * N_CROSS);
+	store_room_free(&ra);
+	store_room_free(&rb);
+	store_close(s1);
+	store_close(s2);
+	mailbox_free(mb);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,7 +415,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_check_finds_damage, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_tx_not_committed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_deadlocked_batches_run_again, setup, teardown),
 	};
 
+	evthread_use_pthreads(); /* the mailbox is used from store threads */
 	return cmocka_run_group_tests_name("store PostgreSQL only", tests, NULL, NULL);
 }
