@@ -236,6 +236,9 @@ bool store_list_ok(const char *list);
  */
 size_t store_words(const char *text, char *buf, size_t buflen, char **words, size_t max);
 
+/* text without its leading and trailing white space: the start, *len bytes (an EXACT phrase). */
+const char *store_text_trim(const char *text, size_t *len);
+
 /* Whether text has no word at all (a search for "" or blanks: any text). */
 bool store_text_blank(const char *text);
 

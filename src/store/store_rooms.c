@@ -100,17 +100,26 @@ static bool occurs(const char *text, const char *needle, size_t len)
 }
 
 /* The EXACT check: the query trimmed of outer whitespace. */
+const char *store_text_trim(const char *text, size_t *len)
+{
+	size_t n;
+
+	while (is_space(*text))
+		text++;
+	n = strlen(text);
+	while (n > 0 && is_space(text[n - 1]))
+		n--;
+	*len = n;
+	return text;
+}
+
 static bool phrase_occurs(const char *text, const char *query)
 {
 	size_t len;
 	char *q;
 	bool ok;
 
-	while (is_space(*query))
-		query++;
-	len = strlen(query);
-	while (len > 0 && is_space(query[len - 1]))
-		len--;
+	query = store_text_trim(query, &len);
 	q = xstrndup(query, len);
 	ok = occurs(text, q, len);
 	free(q);
@@ -119,10 +128,10 @@ static bool phrase_occurs(const char *text, const char *query)
 
 bool store_text_blank(const char *text)
 {
-	for (const char *p = text; *p; p++)
-		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-			return false;
-	return true;
+	size_t len;
+
+	store_text_trim(text, &len);
+	return len == 0;
 }
 
 bool store_text_matches(const char *text, const char *query, int match)

@@ -537,13 +537,9 @@ static char *query_words(const char *text, int match)
 	out[0] = '\0';
 	nw = store_words(text, wbuf, tlen + 1, words, MAX_WORDS);
 	if (nw > 0 && match == STORE_MATCH_EXACT) {
-		const char *s = text;
-		size_t slen = tlen;
+		size_t slen;
+		const char *s = store_text_trim(text, &slen);
 
-		while (slen > 0 && (*s == ' ' || *s == '\t'))
-			s++, slen--;
-		while (slen > 0 && (s[slen - 1] == ' ' || s[slen - 1] == '\t'))
-			slen--;
 		memcpy(out, s, slen);
 		out[slen] = '\0';
 	}

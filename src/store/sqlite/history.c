@@ -192,13 +192,9 @@ static char *fts_query(const char *text, int match)
 	q[0] = '\0';
 	nw = store_words(text, wbuf, tlen + 1, words, MAX_WORDS);
 	if (nw > 0 && match == STORE_MATCH_EXACT) {
-		const char *s = text;
-		size_t slen = tlen;
+		size_t slen;
+		const char *s = store_text_trim(text, &slen);
 
-		while (slen > 0 && (*s == ' ' || *s == '\t'))
-			s++, slen--;
-		while (slen > 0 && (s[slen - 1] == ' ' || s[slen - 1] == '\t'))
-			slen--;
 		quote_into(q, cap, &len, s, slen);
 	}
 	for (size_t i = 0; match != STORE_MATCH_EXACT && i < nw; i++) {
