@@ -177,6 +177,24 @@ const char *const sq_sql[SQ_N_STMTS] = {
     [SQ_SETTING_GET] = "SELECT value FROM settings WHERE key = ?1",
     [SQ_SETTING_SET] = "INSERT INTO settings (key, value) VALUES (?1, ?2) "
                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    [SQ_POOL_GET] = "SELECT generation, state, active, fenced, fenced_generation, changed_ms,"
+                    " changed_by FROM pool_state WHERE id = 1",
+    [SQ_POOL_SET] =
+        "INSERT INTO pool_state (id, generation, state, active, fenced, fenced_generation,"
+        " changed_ms, changed_by) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        " ON CONFLICT (id) DO UPDATE SET generation = excluded.generation,"
+        " state = excluded.state, active = excluded.active, fenced = excluded.fenced,"
+        " fenced_generation = excluded.fenced_generation, changed_ms = excluded.changed_ms,"
+        " changed_by = excluded.changed_by WHERE pool_state.generation < excluded.generation",
+    [SQ_SERVER_BEAT] =
+        "INSERT INTO servers (name, started_ms, seen_ms, clients, active, generation, database)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO UPDATE SET"
+        " started_ms = excluded.started_ms, seen_ms = excluded.seen_ms,"
+        " clients = excluded.clients, active = excluded.active,"
+        " generation = excluded.generation, database = excluded.database",
+    [SQ_SERVER_LIST] = "SELECT name, started_ms, seen_ms, clients, active, generation, database"
+                       " FROM servers ORDER BY name COLLATE NOCASE",
+    [SQ_SERVER_FORGET] = "DELETE FROM servers WHERE name = ?1",
 };
 
 /* The compliance database (one statement cache per connection, sq_conn.cstmts). */

@@ -92,6 +92,11 @@ enum sq_stmt_id {
 	SQ_OUTBOX_STATS,  /* count and oldest time above the mark */
 	SQ_SETTING_GET,
 	SQ_SETTING_SET,
+	SQ_POOL_GET,    /* pool.c: the control row */
+	SQ_POOL_SET,    /* written only with a higher generation */
+	SQ_SERVER_BEAT, /* heartbeat upsert */
+	SQ_SERVER_LIST,
+	SQ_SERVER_FORGET,
 	SQ_N_STMTS
 };
 
