@@ -26,6 +26,7 @@ struct chat *chat_new(const struct chat_params *p, const struct chat_sink *sink,
 	ch->sink_ctx = sink_ctx;
 	map_init(&ch->users);
 	map_init(&ch->rooms);
+	map_init(&ch->rooms_by_id);
 	map_init(&ch->sessions);
 	map_init(&ch->auth_fails);
 	map_init(&ch->categories);
@@ -69,15 +70,24 @@ void chat_session_key(uint64_t id, char out[17])
 	snprintf(out, 17, "%016" PRIx64, id);
 }
 
+/* The key of a room id in ch->rooms_by_id (buf: 24 bytes). */
+static const char *id_key(int64_t id, char *buf)
+{
+	snprintf(buf, 24, "%" PRId64, id);
+	return buf;
+}
+
 struct chat_room *chat_room_adopt(struct chat *ch, struct chat_room *room)
 {
 	struct chat_room *old = map_get(&ch->rooms, room->key);
+	char key[24];
 
 	if (old) {
 		chat_room_free(room);
 		return old;
 	}
 	map_put(&ch->rooms, room->key, room);
+	map_put(&ch->rooms_by_id, id_key(room->id, key), room);
 	return room;
 }
 
@@ -140,13 +150,18 @@ void chat_room_enter(struct chat *ch, struct chat_room *r, struct chat_user *u)
 
 struct chat_room *chat_room_by_id(struct chat *ch, int64_t id)
 {
-	struct map_entry *e;
-	size_t it;
+	char key[24];
 
-	for (e = map_first(&ch->rooms, &it); e; e = map_next(&ch->rooms, e, &it))
-		if (((struct chat_room *)e->value)->id == id)
-			return e->value;
-	return NULL;
+	return map_get(&ch->rooms_by_id, id_key(id, key));
+}
+
+void chat_room_drop(struct chat *ch, struct chat_room *r)
+{
+	char key[24];
+
+	map_del(&ch->rooms, r->key);
+	map_del(&ch->rooms_by_id, id_key(r->id, key));
+	chat_room_free(r);
 }
 
 struct chat_user *chat_user_new(struct chat *ch, const char *name, bool account)

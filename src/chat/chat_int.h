@@ -16,6 +16,7 @@ struct chat {
 	void *sink_ctx;             /* their context */
 	struct map users;           /* lower-cased nick -> struct chat_user */
 	struct map rooms;           /* lower-cased room name -> struct chat_room */
+	struct map rooms_by_id;     /* decimal store id -> the same rooms (chat_room_by_id) */
 	struct map sessions;        /* hex session id -> struct chat_session */
 	struct map auth_fails;      /* "n:name" / "p:peer" -> struct auth_fail */
 	uint64_t next_session_id;   /* last session id given */
@@ -132,6 +133,8 @@ void chat_room_enter(struct chat *ch, struct chat_room *r, struct chat_user *u);
 void chat_room_leave(struct chat *ch, struct chat_room *r, struct chat_user *u);
 /* The room with store id id, or NULL. */
 struct chat_room *chat_room_by_id(struct chat *ch, int64_t id);
+/* Forget a room removed from the store (both maps) and free it. */
+void chat_room_drop(struct chat *ch, struct chat_room *r);
 
 /* --- bus.c: one chat network over a pool's servers --------------------------- */
 

@@ -239,8 +239,7 @@ static void apply_room(struct chat *ch, struct feed_item *it)
 		while (r->members.n > 0)
 			remove_member(ch, r, r->members.v[r->members.n - 1],
 			              "The room was removed");
-		map_del(&ch->rooms, r->key);
-		chat_room_free(r);
+		chat_room_drop(ch, r);
 		return;
 	}
 	if (!r) {
@@ -299,13 +298,10 @@ static void apply(struct chat *ch, struct feed_item *it)
 	} else if (strcmp(it->kind, "account") == 0) {
 		apply_account(ch, it);
 	} else if (strcmp(it->kind, "message") == 0 && it->found && it->msg.room_id) {
-		struct map_entry *e;
-		size_t i;
+		struct chat_room *r = chat_room_by_id(ch, it->msg.room_id);
 
-		for (e = map_first(&ch->rooms, &i); e; e = map_next(&ch->rooms, e, &i))
-			if (((struct chat_room *)e->value)->id == it->msg.room_id &&
-			    ch->sink.redact)
-				ch->sink.redact(ch->sink_ctx, e->value, it->name);
+		if (r && ch->sink.redact)
+			ch->sink.redact(ch->sink_ctx, r, it->name);
 	}
 }
 

@@ -115,6 +115,7 @@ void chat_model_free(struct chat *ch)
 	for (e = map_first(&ch->groups, &it); e; e = map_next(&ch->groups, e, &it))
 		free(e->value);
 	map_clear(&ch->rooms);
+	map_clear(&ch->rooms_by_id);
 	map_clear(&ch->categories);
 	map_clear(&ch->groups);
 }
