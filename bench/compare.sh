@@ -154,13 +154,7 @@ run_scenario() {
 	local t0=$SECONDS
 	"$LOADGEN" --port "$PORT" --server-pid "$SERVER_PID" --json "${extra[@]}" "$@" \
 		>"$f" 2>"$TMP/err" || rc=$?
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ] || [ ! -s "$f" ]; then
-		echo "compare.sh: $PEER $name failed (exit $rc):" >&2
-		tail -3 "$TMP/err" >&2
-		echo '{}' >"$f"
-	elif [ -s "$TMP/err" ]; then
-		sed 's/^/    /' "$TMP/err" >&2
-	fi
+	loadgen_result "compare.sh: $PEER $name" "$rc" "$f" "$TMP/err"
 	echo "    ($((SECONDS - t0)) s)" >&2
 	return 0
 }

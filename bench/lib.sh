@@ -126,3 +126,18 @@ wait_port() {
 	tail -20 "$4" >&2
 	exit 1
 }
+
+# After a pchat-loadgen run: loadgen_result WHAT RC JSON ERR. Exit 0 (and 3,
+# "a target missed") with a non-empty JSON is a result; anything else is
+# reported with the tail of ERR and JSON becomes "{}" so the table shows
+# n/a. Warnings on ERR are shown indented.
+loadgen_result() {
+	local what="$1" rc="$2" json="$3" err="$4"
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ] || [ ! -s "$json" ]; then
+		echo "$what failed (exit $rc):" >&2
+		tail -5 "$err" >&2
+		echo '{}' >"$json"
+	elif [ -s "$err" ]; then
+		sed 's/^/    /' "$err" >&2
+	fi
+}

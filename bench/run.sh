@@ -115,13 +115,7 @@ run_scenario() {
 	echo "run.sh: scenario $name ..." >&2
 	"$LOADGEN" --port "$PORT" --server-pid "$SERVER_PID" --json "${extra[@]}" "$@" \
 		>"$TMP/$name.json" 2>"$TMP/$name.err" || rc=$?
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ] || [ ! -s "$TMP/$name.json" ]; then
-		echo "run.sh: scenario $name failed (exit $rc):" >&2
-		tail -5 "$TMP/$name.err" >&2
-		echo '{}' >"$TMP/$name.json"
-	elif [ -s "$TMP/$name.err" ]; then
-		sed 's/^/    /' "$TMP/$name.err" >&2
-	fi
+	loadgen_result "run.sh: scenario $name" "$rc" "$TMP/$name.json" "$TMP/$name.err"
 	[ "$RAW" = 1 ] && cat "$TMP/$name.json"
 	return 0
 }

@@ -182,13 +182,8 @@ run_one() {
 	echo "run_pool.sh: $setup, scenario $name ..." >&2
 	"$LOADGEN" --port "$PORT_A" --server-pid "$SERVER_PID" "${two[@]}" --json "$@" \
 		>"$TMP/$setup-$name.json" 2>"$TMP/$setup-$name.err" || rc=$?
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ] || [ ! -s "$TMP/$setup-$name.json" ]; then
-		echo "run_pool.sh: $setup $name failed (exit $rc):" >&2
-		tail -5 "$TMP/$setup-$name.err" >&2
-		echo '{}' >"$TMP/$setup-$name.json"
-	elif [ -s "$TMP/$setup-$name.err" ]; then
-		sed 's/^/    /' "$TMP/$setup-$name.err" >&2
-	fi
+	loadgen_result "run_pool.sh: $setup $name" "$rc" "$TMP/$setup-$name.json" \
+		"$TMP/$setup-$name.err"
 	[ "$RAW" = 1 ] && cat "$TMP/$setup-$name.json" >&2
 	stop_servers
 	# what the servers said went wrong, for the table
