@@ -70,27 +70,23 @@
 /* --- statements ----------------------------------------------------------- */
 
 /*
- * A room message in one round trip: the seq is taken only when the msgid
- * is new (d); a msgid inserted concurrently still conflicts (i is empty
- * while s numbered it), and the caller gives the number back. Row:
- * new id, seq taken, msgid already there, room exists.
+ * A room message in one round trip. Its seq is its id, drawn from the
+ * messages' identity sequence: increasing within a room, with gaps, and
+ * without a lock on the room's row, so that the servers of a pool storing
+ * into the same rooms never wait for each other's commits (a counter row
+ * per room would serialise them, store/README.md). The room's existence is
+ * checked first so that a missing room is an answer, not an aborted
+ * transaction. Row: new id (NULL: msgid taken), room exists.
  */
 static const struct pg_stmt st_insert_room = {
     "history_insert_room",
-    "WITH d AS (SELECT EXISTS (SELECT 1 FROM messages WHERE msgid = $2) AS dup), "
-    "s AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 "
-    "AND NOT (SELECT dup FROM d) RETURNING last_seq), "
-    "i AS (INSERT INTO messages (room_id, seq, msgid, ts_ms, sender, kind, text, tags) "
-    "SELECT $1, s.last_seq, $2, $3, $4, $5, $6, $7 FROM s "
+    "WITH r AS (SELECT EXISTS (SELECT 1 FROM rooms WHERE id = $1) AS ok), "
+    "n AS (SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id FROM r WHERE r.ok), "
+    "i AS (INSERT INTO messages (id, room_id, seq, msgid, ts_ms, sender, kind, text, tags) "
+    "SELECT n.id, $1, n.id, $2, $3, $4, $5, $6, $7 FROM n "
     "ON CONFLICT (msgid) DO NOTHING RETURNING id) "
-    "SELECT (SELECT id FROM i), (SELECT last_seq FROM s), (SELECT dup FROM d), "
-    "EXISTS (SELECT 1 FROM rooms WHERE id = $1)",
+    "SELECT (SELECT id FROM i), (SELECT ok FROM r)",
     7};
-
-/* Give back a seq taken for a message that was not stored (if still the last). */
-static const struct pg_stmt st_unbump = {
-    "history_unbump", "UPDATE rooms SET last_seq = last_seq - 1 WHERE id = $1 AND last_seq = $2",
-    2};
 
 static const struct pg_stmt st_insert_pm = {
     "history_insert_pm",
@@ -209,8 +205,13 @@ static const struct pg_stmt st_redact_set = {
     "history_redact_set",
     "UPDATE messages SET redacted = $2, text = $3 WHERE id = ANY ($1::bigint[])", 3};
 
+/* The room's last_seq keeps the highest seq it had (seq = id, st_insert_room). */
 static const struct pg_stmt st_room_clear = {
-    "history_room_clear", "DELETE FROM messages WHERE room_id = $1 AND ts_ms < $2", 2};
+    "history_room_clear",
+    "WITH u AS (UPDATE rooms SET last_seq = greatest(last_seq, (SELECT coalesce(max(seq), 0) "
+    "FROM messages WHERE room_id = $1)) WHERE id = $1) "
+    "DELETE FROM messages WHERE room_id = $1 AND ts_ms < $2",
+    2};
 
 /* --- rows ----------------------------------------------------------------- */
 
@@ -296,37 +297,25 @@ static char *ids_array(const int64_t *ids, size_t n)
 
 /* --- insert, latest, count -------------------------------------------------- */
 
-/* A room message: one statement; the seq goes back when the msgid was taken. */
+/* A room message: one statement (seq = id, st_insert_room). */
 static int insert_room(struct pg_conn *pc, struct store_msg *m)
 {
-	char b_room[24], b_ts[24], b_seq[24];
+	char b_room[24], b_ts[24];
 	const char *p[7] = {
 	    pg_i64(b_room, m->room_id), m->msgid, pg_i64(b_ts, m->ts_ms), m->sender, m->kind,
 	    m->text ? m->text : "",     m->tags};
-	const char *undo[2] = {b_room, b_seq};
 	int rc = 0;
 	PGresult *r = pg_run(pc, &st_insert_room, p, &rc, "storing a message");
-	int64_t id, seq;
+	int64_t id;
 
 	if (!r)
 		return rc;
 	id = pg_get_i64(r, 0, 0);
-	seq = pg_get_i64(r, 0, 1);
-	if (id > 0) {
-		m->id = id;
-		m->seq = seq;
-	} else if (!pg_get_bool(r, 0, 3)) {
-		rc = STORE_ENOTFOUND;
-	} else {
-		rc = STORE_EEXIST;
-	}
+	if (id > 0)
+		m->id = m->seq = id;
+	else
+		rc = pg_get_bool(r, 0, 1) ? STORE_EEXIST : STORE_ENOTFOUND;
 	PQclear(r);
-	if (id == 0 && seq > 0) {
-		/* a concurrent insert of the same msgid won: give its number back */
-		pg_i64(b_seq, seq);
-		if (pg_exec(pc, &st_unbump, undo, "renumbering a message") != 0)
-			rc = STORE_EIO;
-	}
 	return rc;
 }
 

@@ -266,8 +266,9 @@ int pg_load_finish(struct store_conn *c)
 	    " FROM addins;"
 	    "SELECT setval(pg_get_serial_sequence('rooms', 'id'), coalesce(max(id), 0) + 1, false)"
 	    " FROM rooms;"
-	    "SELECT setval(pg_get_serial_sequence('messages', 'id'), coalesce(max(id), 0) + 1, "
-	    "false)"
+	    /* a room message's seq is drawn from it too: past every seq copied */
+	    "SELECT setval(pg_get_serial_sequence('messages', 'id'), greatest(coalesce(max(id), 0),"
+	    " coalesce(max(seq), 0), (SELECT coalesce(max(last_seq), 0) FROM rooms)) + 1, false)"
 	    " FROM messages;"
 	    /* the counters were copied; never below an id that is present */
 	    "UPDATE counters SET value = greatest(value, (SELECT coalesce(max(id), 0) FROM "

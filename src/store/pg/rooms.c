@@ -87,8 +87,12 @@ static const struct pg_stmt CATEGORY_REMOVE = {
 static const struct pg_stmt CATEGORY_LIST = {
     "rooms_category_list", CATEGORY_COLS " ORDER BY pchat_key(name) COLLATE \"C\"", 0};
 
+/* The newest seq: messages.seq is drawn per message (history.c), the column
+ * keeps the highest of the messages cleared or copied in. */
+#define ROOM_LAST_SEQ                                                                              \
+	"greatest(r.last_seq, (SELECT max(m.seq) FROM messages m WHERE m.room_id = r.id))"
 #define ROOM_COLS                                                                                  \
-	"SELECT r.id, r.name, c.name, r.description, r.created_ms, r.last_seq, r.privacy, "        \
+	"SELECT r.id, r.name, c.name, r.description, r.created_ms, " ROOM_LAST_SEQ ", r.privacy, " \
 	"r.type, r.invitations_off, r.disabled, r.addin, r.members, r.managers, r.presenters "     \
 	"FROM rooms r JOIN categories c ON c.id = r.category_id"
 /* $9 names an existing add-in or is "" */
