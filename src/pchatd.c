@@ -333,6 +333,14 @@ static int open_store(struct server *srv)
 	char err[512];
 
 	memset(&so, 0, sizeof(so));
+	if (srv->cfg.pool_server[0]) {
+		char name[8 + sizeof(srv->cfg.pool_server)]; /* store keeps 63 bytes */
+
+		snprintf(name, sizeof(name), "pchatd %s", srv->cfg.pool_server);
+		store_set_client_name(name);
+	} else {
+		store_set_client_name("pchatd");
+	}
 	so.url = srv->cfg.db_url;
 	so.create = true;
 	so.mb = srv->mb;

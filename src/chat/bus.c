@@ -20,6 +20,17 @@
  * A server not heard of for BUS_DEAD_MS in the heartbeat table is dead: its
  * users' presence through it is dropped here.
  *
+ * Events are applied in the order they were committed. One too large for a
+ * notification arrives as a reference (store_notify_is_ref) and is read with
+ * a read job; the events after it wait in bus_inbox until it is applied.
+ *
+ * When the listener was cut off (the database restarted, the network
+ * failed), the events of the outage are lost: this server says hello, and
+ * marks every remote user's presence through every server as unconfirmed
+ * (bus_sweep). The answers ("u", a user's full state) confirm a presence and
+ * set the user's rooms exactly; what is still unconfirmed BUS_SWEEP_MS later
+ * quit during the outage and is dropped (mark and sweep).
+ *
  * Deliberately not here: storing messages (post.c stores first, then this
  * file announces in the same job), the heartbeat itself (pchatd), IRC text.
  */
@@ -34,9 +45,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BUS_TICK_MS    1000 /* dead-server check, pending joins */
-#define BUS_DEAD_MS    5000 /* heartbeat older than this: the server is gone */
-#define BUS_PENDING_MS 5000 /* how long a join waits for its room to be known */
+#define BUS_TICK_MS    1000   /* dead-server check, pending joins */
+#define BUS_DEAD_MS    5000   /* heartbeat older than this: the server is gone */
+#define BUS_PENDING_MS 5000   /* how long a join waits for its room to be known */
+#define BUS_SWEEP_MS   5000   /* after an outage: how long the others have to answer */
+#define BUS_INBOX_MAX  100000 /* events held behind a large one; more: resynchronise */
 
 /* A join announced for a room this server does not know yet (the feed is behind). */
 struct bus_pending {
@@ -68,7 +81,7 @@ static char *bus_text(const char *server, json_t *ev)
 	json_object_set_new(ev, "s", json_string(server));
 	text = json_dumps(ev, JSON_COMPACT);
 	json_decref(ev);
-	if (text && strlen(text) > STORE_NOTIFY_MAX) {
+	if (text && strlen(text) > STORE_NOTIFY_LARGE_MAX) {
 		log_warn("pool", "an event of %zu bytes is too large to announce", strlen(text));
 		free(text);
 		return NULL;
@@ -277,6 +290,94 @@ static void remote_leave_server(struct chat *ch, struct chat_user *u, const char
 	chat_user_forget(ch, u);
 }
 
+/* --- after an outage: mark and sweep ------------------------------------------------ */
+
+/* The key of u's presence through server in ch->bus_sweep. */
+static void sweep_key(char *out, size_t cap, const char *server, const char *user)
+{
+	snprintf(out, cap, "%s\n%s", server, user);
+}
+
+static void sweep_clear(struct chat *ch)
+{
+	for (size_t i = 0; i < ch->bus_sweep.n; i++)
+		free(ch->bus_sweep.v[i]);
+	ch->bus_sweep.n = 0;
+	ch->bus_sweep_until_ms = 0;
+}
+
+/* The listener is back: every remote presence waits for its confirmation. */
+static void sweep_start(struct chat *ch)
+{
+	char key[2 * CHAT_NAME_MAX + 2];
+	struct map_entry *e;
+	size_t it;
+
+	sweep_clear(ch);
+	for (e = map_first(&ch->users, &it); e; e = map_next(&ch->users, e, &it)) {
+		struct chat_user *u = e->value;
+
+		for (size_t i = 0; i < u->servers.n; i++) {
+			sweep_key(key, sizeof(key), u->servers.v[i], u->name);
+			ptrvec_push(&ch->bus_sweep, xstrdup(key));
+		}
+	}
+	ch->bus_sweep_until_ms = time_mono_ms() + BUS_SWEEP_MS;
+}
+
+/* u is still present through server: no longer swept. */
+static void sweep_confirm(struct chat *ch, const char *server, const struct chat_user *u)
+{
+	char key[2 * CHAT_NAME_MAX + 2];
+
+	sweep_key(key, sizeof(key), server, u->name);
+	for (size_t i = 0; i < ch->bus_sweep.n; i++)
+		if (strcmp(ch->bus_sweep.v[i], key) == 0) {
+			free(ch->bus_sweep.v[i]);
+			ch->bus_sweep.v[i] = ch->bus_sweep.v[--ch->bus_sweep.n];
+			return;
+		}
+}
+
+/* A remote user's full state after an outage: leave the rooms it no longer lists. */
+static void sweep_rooms(struct chat *ch, json_t *ev, struct chat_user *u)
+{
+	json_t *rooms = json_object_get(ev, "rooms"), *v;
+
+	if (u->sessions.n > 0 || !json_is_array(rooms))
+		return; /* a local user's rooms are known here */
+	for (size_t i = u->rooms.n; i-- > 0;) {
+		struct chat_room *r = u->rooms.v[i];
+		bool listed = false;
+		size_t j;
+
+		json_array_foreach(rooms, j, v) listed = listed || json_integer_value(v) == r->id;
+		if (listed)
+			continue;
+		if (ch->sink.part)
+			ch->sink.part(ch->sink_ctx, r, u, NULL);
+		chat_room_leave(ch, r, u);
+	}
+}
+
+/* The others had BUS_SWEEP_MS to answer: who was not confirmed left meanwhile. */
+static void sweep_end(struct chat *ch)
+{
+	for (size_t i = 0; i < ch->bus_sweep.n; i++) {
+		char *server = ch->bus_sweep.v[i], *user = strchr(server, '\n');
+		struct chat_user *u;
+
+		*user++ = '\0';
+		u = chat_user_find(ch, user);
+		if (!u || !has_server(u, server))
+			continue;
+		log_info("pool", "%s on %s was not confirmed after the outage: dropping", user,
+		         server);
+		remote_leave_server(ch, u, server, "Left during a pool outage");
+	}
+	sweep_clear(ch);
+}
+
 /* --- applying ------------------------------------------------------------------------ */
 
 static void apply_message(struct chat *ch, json_t *ev, bool room)
@@ -381,6 +482,18 @@ static void pending_add(struct chat *ch, const char *payload)
 	ptrvec_push(&ch->bus_pending, p);
 }
 
+/* A join or a user's state from server s (u made present through s). */
+static bool apply_state(struct chat *ch, json_t *ev, const char *t, const char *s,
+                        struct chat_user *u)
+{
+	if (ch->bus_sweep_until_ms) {
+		sweep_confirm(ch, s, u);
+		if (t[0] == 'u')
+			sweep_rooms(ch, ev, u);
+	}
+	return apply_rooms(ch, ev, u);
+}
+
 /* Apply one event; false when it must wait for a room this server does not know yet. */
 static bool apply(struct chat *ch, json_t *ev)
 {
@@ -393,7 +506,7 @@ static bool apply(struct chat *ch, json_t *ev)
 	if (strcmp(t, "m") == 0 || strcmp(t, "p") == 0)
 		apply_message(ch, ev, t[0] == 'm');
 	else if (strcmp(t, "j") == 0 || strcmp(t, "u") == 0)
-		return (u = remote_user(ch, ev, s)) == NULL || apply_rooms(ch, ev, u);
+		return (u = remote_user(ch, ev, s)) == NULL || apply_state(ch, ev, t, s, u);
 	else if (strcmp(t, "l") == 0)
 		apply_part(ch, ev);
 	else if (strcmp(t, "q") == 0 &&
@@ -408,18 +521,11 @@ static bool apply(struct chat *ch, json_t *ev)
 	return true;
 }
 
-static void on_event(const char *payload, void *arg)
+/* Apply one whole event (JSON text). */
+static void handle(struct chat *ch, const char *payload)
 {
-	struct chat *ch = arg;
-	json_t *ev;
+	json_t *ev = json_loads(payload, 0, NULL);
 
-	if (!payload) {
-		/* The listener was cut off: what we missed comes back as state. */
-		log_info("pool", "notifications back: asking the pool for its state");
-		chat_bus_announce(ch, json_pack("{s:s}", "t", "h"));
-		return;
-	}
-	ev = json_loads(payload, 0, NULL);
 	if (!ev || !json_is_object(ev)) {
 		log_warn("pool", "ignoring a malformed pool event");
 		json_decref(ev);
@@ -428,6 +534,100 @@ static void on_event(const char *payload, void *arg)
 	if (!apply(ch, ev))
 		pending_add(ch, payload);
 	json_decref(ev);
+}
+
+struct fetch_op {
+	struct chat *ch; /* engine */
+	char *ref;       /* the reference received */
+	char *payload;   /* the event read, or NULL */
+};
+
+static void receive(struct chat *ch, const char *payload);
+
+static int fetch_job(struct store_conn *c, void *arg)
+{
+	struct fetch_op *op = arg;
+
+	return store_notify_fetch(c, op->ref, &op->payload);
+}
+
+/* Apply what waited behind large events, reading the next large one in turn. */
+static void drain(struct chat *ch)
+{
+	while (!ch->bus_fetching && ch->bus_inbox_head < ch->bus_inbox.n) {
+		char *p = ch->bus_inbox.v[ch->bus_inbox_head++];
+
+		receive(ch, p);
+		free(p);
+	}
+	if (ch->bus_inbox_head == ch->bus_inbox.n)
+		ch->bus_inbox.n = ch->bus_inbox_head = 0;
+}
+
+static void fetch_done(int rc, void *arg)
+{
+	struct fetch_op *op = arg;
+	struct chat *ch = op->ch;
+
+	ch->bus_fetching = false;
+	if (rc)
+		log_warn("pool", "a large pool event (%s) could not be read: %s", op->ref,
+		         store_strerror(rc));
+	else
+		handle(ch, op->payload);
+	free(op->ref);
+	free(op->payload);
+	free(op);
+	drain(ch);
+}
+
+/* One event in commit order: applied now, or read first when it is a reference. */
+static void receive(struct chat *ch, const char *payload)
+{
+	struct fetch_op *op;
+
+	if (!store_notify_is_ref(payload)) {
+		handle(ch, payload);
+		return;
+	}
+	op = xcalloc(1, sizeof(*op));
+	op->ch = ch;
+	op->ref = xstrdup(payload);
+	ch->bus_fetching = true;
+	store_submit_read(ch->p.store, fetch_job, fetch_done, op);
+}
+
+/* Lost events: confirm every remote presence again (file header). */
+static void resync(struct chat *ch)
+{
+	sweep_start(ch);
+	chat_bus_announce(ch, json_pack("{s:s}", "t", "h"));
+}
+
+static void on_event(const char *payload, void *arg)
+{
+	struct chat *ch = arg;
+
+	if (!payload) {
+		log_info("pool", "notifications back: asking the pool for its state");
+		resync(ch);
+		return;
+	}
+	if (!ch->bus_fetching) {
+		receive(ch, payload);
+		return;
+	}
+	if (ch->bus_inbox.n - ch->bus_inbox_head >= BUS_INBOX_MAX) {
+		log_warn("pool",
+		         "%d pool events wait behind a large one: dropping them and "
+		         "asking the pool for its state",
+		         BUS_INBOX_MAX);
+		for (size_t i = ch->bus_inbox_head; i < ch->bus_inbox.n; i++)
+			free(ch->bus_inbox.v[i]);
+		ch->bus_inbox.n = ch->bus_inbox_head = 0;
+		resync(ch);
+	}
+	ptrvec_push(&ch->bus_inbox, xstrdup(payload));
 }
 
 /* --- dead servers and late rooms ------------------------------------------------ */
@@ -507,6 +707,8 @@ static void bus_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	retry_pending(ch);
+	if (ch->bus_sweep_until_ms && time_mono_ms() >= ch->bus_sweep_until_ms)
+		sweep_end(ch);
 	if (ch->bus_busy)
 		return;
 	ch->bus_busy = true;
@@ -550,4 +752,10 @@ void chat_bus_stop(struct chat *ch)
 		free(p);
 	}
 	ptrvec_free(&ch->bus_pending);
+	for (size_t i = ch->bus_inbox_head; i < ch->bus_inbox.n; i++)
+		free(ch->bus_inbox.v[i]);
+	ptrvec_free(&ch->bus_inbox);
+	ch->bus_inbox_head = 0;
+	sweep_clear(ch);
+	ptrvec_free(&ch->bus_sweep);
 }

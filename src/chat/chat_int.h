@@ -31,6 +31,11 @@ struct chat {
 	struct event *bus_timer;    /* dead servers, late rooms */
 	struct ptrvec bus_pending;  /* struct bus_pending * waiting for their room */
 	bool bus_busy;              /* a server-list read is in flight */
+	struct ptrvec bus_inbox;    /* char * events held behind a large one being read */
+	size_t bus_inbox_head;      /* next of bus_inbox to apply */
+	bool bus_fetching;          /* a large event is being read (bus_inbox waits) */
+	struct ptrvec bus_sweep;    /* "server\nuser" not yet confirmed since an outage */
+	int64_t bus_sweep_until_ms; /* when the unconfirmed are dropped, 0 = no sweep */
 };
 
 /* Key of a session id in ch->sessions. */
@@ -151,7 +156,8 @@ void chat_bus_announce(struct chat *ch, json_t *ev);
 /*
  * The announcement of a stored message, built on the store thread inside
  * the message's own job (server: this server's name); NULL when it cannot
- * be announced (too large). Thread-safe: touches nothing of the engine.
+ * be announced (not representable, or over STORE_NOTIFY_LARGE_MAX).
+ * Thread-safe: touches nothing of the engine.
  */
 char *chat_bus_message_text(const char *server, const struct store_msg *sm, bool account);
 void chat_bus_user(struct chat *ch, const struct chat_user *u);

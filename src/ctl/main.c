@@ -177,6 +177,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	log_set_level(LOG_LEVEL_WARN);
+	store_set_client_name("pchatctl");
 	rc = parse_globals(&ctx, argc, argv, &g);
 	if (rc != CTL_EXIT_OK)
 		goto out;

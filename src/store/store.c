@@ -104,6 +104,20 @@ const char *store_strerror(int err)
 
 /* --- queues --------------------------------------------------------------- */
 
+/* store_set_client_name: written once at start, before any thread */
+static char client_name[64] = "pchat";
+
+void store_set_client_name(const char *name)
+{
+	if (name && *name)
+		str_copy(client_name, name, sizeof(client_name));
+}
+
+const char *store_client_name(void)
+{
+	return client_name;
+}
+
 static void queue_init(struct store_queue *q)
 {
 	pthread_mutex_init(&q->lock, NULL);

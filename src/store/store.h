@@ -46,7 +46,16 @@ const char *store_strerror(int err);
 #define STORE_NAME_MAX 64 /* account, category and room names, bytes + NUL */
 
 /* Current schema version written by this binary. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
+
+/*
+ * The name this process gives its database sessions (PostgreSQL
+ * application_name, what `pchatctl db who` and pg_stat_activity show), e.g.
+ * "pchatd a1"; at most 63 bytes are kept. Process-wide, set once before
+ * store_open; "pchat" when never set. The pool listener's session adds " bus".
+ */
+void store_set_client_name(const char *name);
+const char *store_client_name(void);
 
 struct store_options {
 	const char *url;    /* "sqlite:PATH" or a path (SQLite); postgresql://... or a conninfo */
@@ -593,16 +602,28 @@ int store_server_forget(struct store_conn *c, const char *name);
 /* --- pool bus: notifications between the servers of a pool --------------- */
 
 /*
- * store_notify() queues payload (text, at most STORE_NOTIFY_MAX bytes) in
- * the caller's write transaction; every listener of every server sharing
- * the database receives it when — and only if — the transaction commits,
- * in commit order (PostgreSQL NOTIFY on the channel "pchat"; identical
- * payloads of one transaction arrive once, so payloads carry an id). SQLite has a
- * single server: there it does nothing and returns 0.
+ * store_notify() queues payload (valid UTF-8 text, at most
+ * STORE_NOTIFY_LARGE_MAX bytes) in the caller's write transaction; every
+ * listener of every server sharing the database receives it when — and only
+ * if — the transaction commits, in commit order (PostgreSQL NOTIFY on the
+ * channel "pchat"; identical payloads of one transaction arrive once, so
+ * payloads carry an id). SQLite has a single server: there it does nothing
+ * and returns 0.
+ *
+ * A payload longer than STORE_NOTIFY_MAX (what NOTIFY carries) is written to
+ * a table in the same transaction and the listeners receive a reference
+ * instead: "@" and a number (store_notify_is_ref). The receiver reads the
+ * payload with store_notify_fetch (a read job), which finds it for at least
+ * STORE_NOTIFY_KEEP_MS after the commit; STORE_ENOTFOUND after that.
  */
-#define STORE_NOTIFY_MAX 7900
+#define STORE_NOTIFY_MAX       7900
+#define STORE_NOTIFY_LARGE_MAX (1024 * 1024)
+#define STORE_NOTIFY_KEEP_MS   60000
 
 int store_notify(struct store_conn *c, const char *payload);
+bool store_notify_is_ref(const char *payload);
+/* The payload a reference stands for (*payload: free()). */
+int store_notify_fetch(struct store_conn *c, const char *ref, char **payload);
 
 /*
  * A listener: a connection of its own driven by the event loop (never

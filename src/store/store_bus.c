@@ -13,7 +13,9 @@
 
 #include "common/utf8.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int store_notify(struct store_conn *c, const char *payload)
@@ -22,12 +24,34 @@ int store_notify(struct store_conn *c, const char *payload)
 
 	if (!c || !payload)
 		return STORE_EINVAL;
-	n = strnlen(payload, STORE_NOTIFY_MAX + 1);
-	if (n > STORE_NOTIFY_MAX || !utf8_valid(payload, n))
+	n = strnlen(payload, STORE_NOTIFY_LARGE_MAX + 1);
+	if (n > STORE_NOTIFY_LARGE_MAX || !utf8_valid(payload, n))
 		return STORE_EINVAL;
 	if (!c->be->notify)
 		return 0;
-	return c->be->notify(c, payload);
+	return c->be->notify(c, payload, n > STORE_NOTIFY_MAX);
+}
+
+bool store_notify_is_ref(const char *payload)
+{
+	return payload && payload[0] == '@';
+}
+
+int store_notify_fetch(struct store_conn *c, const char *ref, char **payload)
+{
+	char *end;
+	long long id;
+
+	*payload = NULL;
+	if (!c || !store_notify_is_ref(ref))
+		return STORE_EINVAL;
+	errno = 0;
+	id = strtoll(ref + 1, &end, 10);
+	if (errno || *end || end == ref + 1 || id <= 0)
+		return STORE_EINVAL;
+	if (!c->be->notify_fetch)
+		return STORE_ENOTFOUND;
+	return c->be->notify_fetch(c, id, payload);
 }
 
 struct store_listener *store_listen(struct store *st, struct event_base *base, store_listen_cb cb,

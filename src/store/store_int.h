@@ -179,7 +179,9 @@ struct store_backend {
 	 * starts a listener on the database c is connected to, with a session
 	 * of its own (c itself is not used: another thread may hold it).
 	 */
-	int (*notify)(struct store_conn *c, const char *payload);
+	int (*notify)(struct store_conn *c, const char *payload, bool large);
+	/* the payload of a large notification (store.h), by its number */
+	int (*notify_fetch)(struct store_conn *c, int64_t id, char **payload);
 	struct store_listener *(*listen_open)(struct store_conn *c, struct event_base *base,
 	                                      store_listen_cb cb, void *arg, char *err,
 	                                      size_t errlen);

@@ -6,6 +6,7 @@ both; when a server dies the others drop its users within seconds.
 
 PostgreSQL only (PCHAT_TEST_DB=postgresql).
 """
+import subprocess
 import time
 
 import pytest
@@ -16,10 +17,10 @@ pytestmark = pytest.mark.skipif(DB_BACKEND != "postgresql",
                                 reason="a pool needs PostgreSQL (PCHAT_TEST_DB=postgresql)")
 
 
-def make_pool(make_server, tmp_path, names):
+def make_pool(make_server, tmp_path, names, db=None):
     """Servers named names (one data center), one topology, one database; started."""
     topo = write_topology(str(tmp_path / "topology.ini"), [(n, "dc-a") for n in names],
-                          pg_cluster().new_database(),
+                          db or pg_cluster().new_database(),
                           "postgresql://pchat@127.0.0.1:1/nowhere", name="testpool")
     servers = [make_pool_server(make_server, topo, n, start=False) for n in names]
     servers[0].ctl("room", "list")  # one server creates the schema first
@@ -126,3 +127,72 @@ def test_a_dead_server_s_users_leave_within_seconds(make_server, tmp_path):
     took = time.monotonic() - t0
     assert took < 10, "took %.1f s" % took
     assert "uc" not in names_of(ca, room)
+
+
+def test_an_event_too_large_for_notify_still_arrives_in_order(make_server, tmp_path):
+    """A message whose announcement outgrows NOTIFY (8000 bytes) goes by reference
+    (store_notify_fetch) and keeps its place among the events around it."""
+    a, b = make_pool(make_server, tmp_path, ("a1", "b1"))
+    room = a.add_room(live=True)
+    b.passwords["fay"] = a.add_user("fay", "pw-fay", live=True)[1]
+    a.passwords["gus"] = b.add_user("gus", "pw-gus", live=True)[1]
+    time.sleep(0.6)
+    fay = a.client("fay", caps=CAPS)
+    gus = b.client("gus", caps=CAPS)
+    fay.join(room)
+    gus.join(room)
+    wait_for(lambda: "fay" in names_of(gus, room), what="fay in NAMES on b1")
+    # control characters are escaped six-fold in JSON: ~20 KB announced
+    value = "\x01" * 3500
+    fay.send("@+example.org/blob=%s PRIVMSG %s :before" % (value, room))
+    fay.send("PRIVMSG %s :after" % room)
+    first = gus.expect(lambda m: m.command == "PRIVMSG" and m.nick == "fay")
+    second = gus.expect(lambda m: m.command == "PRIVMSG" and m.nick == "fay")
+    assert first.params[-1] == "before" and second.params[-1] == "after"
+    assert first.tags.get("+example.org/blob") == value
+
+
+def sql(url, statement):
+    """Run statement as the cluster's superuser on the database of url."""
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", statement], check=True,
+                   capture_output=True, timeout=30)
+
+
+def test_what_happened_while_a_server_was_deaf_is_swept(make_server, tmp_path):
+    """a1's listener is cut off and cannot reconnect while dave quits and erin
+    leaves the room on b1; when it is back, a1 asks for the pool's state and
+    drops what was not confirmed (mark and sweep) within seconds."""
+    db = pg_cluster().new_database()
+    dbname = db.rsplit("/", 1)[1]
+    admin = db.rsplit("/", 1)[0] + "/postgres"
+    a, b = make_pool(make_server, tmp_path, ("a1", "b1"), db=db)
+    room = a.add_room(live=True)
+    b.passwords["carol"] = a.add_user("carol", "pw-carol", live=True)[1]
+    for n in ("dave", "erin"):
+        a.passwords[n] = b.add_user(n, "pw-" + n, live=True)[1]
+    time.sleep(0.6)
+    carol = a.client("carol", caps=CAPS)
+    dave, erin = b.client("dave", caps=CAPS), b.client("erin", caps=CAPS)
+    for c in (carol, dave, erin):
+        c.join(room)
+    wait_for(lambda: names_of(carol, room) >= {"carol", "dave", "erin"}, what="all in NAMES")
+    sql(admin, "ALTER DATABASE %s ALLOW_CONNECTIONS false" % dbname)
+    try:
+        sql(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                   " WHERE application_name = 'pchatd a1 bus'")
+        time.sleep(0.5)
+        dave.send("QUIT :gone")
+        erin.send("PART %s :later" % room)
+        erin.expect(lambda m: m.command == "PART" and m.nick == "erin")
+        time.sleep(1.0)
+        assert names_of(carol, room) >= {"dave", "erin"}, "a1 heard it: not deaf"
+    finally:
+        sql(admin, "ALTER DATABASE %s ALLOW_CONNECTIONS true" % dbname)
+    t0 = time.monotonic()
+    carol.expect(lambda m: m.command == "PART" and m.nick == "erin", timeout=15)
+    carol.expect(lambda m: m.command == "QUIT" and m.nick == "dave", timeout=15)
+    assert time.monotonic() - t0 < 12
+    assert names_of(carol, room) & {"dave", "erin"} == set()
+    # still one network afterwards
+    erin.join(room)
+    carol.expect(lambda m: m.command == "JOIN" and m.nick == "erin")

@@ -472,10 +472,10 @@ static void test_invalid_payloads(void **state)
 	struct heard h = {0};
 	struct store_listener *l = listen_on(t, t->st, &h);
 	char *big = big_payload("inv:");
-	char *over = xmalloc(STORE_NOTIFY_MAX + 2);
+	char *over = xmalloc(STORE_NOTIFY_LARGE_MAX + 2);
 
-	memset(over, 'a', STORE_NOTIFY_MAX + 1);
-	over[STORE_NOTIFY_MAX + 1] = '\0';
+	memset(over, 'a', STORE_NOTIFY_LARGE_MAX + 1);
+	over[STORE_NOTIFY_LARGE_MAX + 1] = '\0';
 	/* outside a transaction: it would be sent at once */
 	assert_int_equal(store_notify(c, "inv-outside"), STORE_EINVAL);
 	assert_int_equal(store_begin(c), 0);
@@ -505,6 +505,49 @@ static void test_invalid_payloads(void **state)
 	heard_free(&h);
 	free(big);
 	free(over);
+}
+
+/* A payload over what NOTIFY carries: a reference at commit, read back whole. */
+static void test_large_payload_by_reference(void **state)
+{
+	struct tctx *t = need_pg(state);
+	struct store_conn *c = store_direct(t->st);
+	struct heard h = {0};
+	struct store_listener *l = listen_on(t, t->st, &h);
+	size_t len = 300000, used = 0;
+	char *large = xmalloc(len + 1), *back = NULL;
+	struct notify_job rb = {.payloads = {NULL, NULL}, .rc_after = STORE_EINVAL};
+
+	large[0] = '\0';
+	while (used + 5 <= len) /* multi-byte UTF-8 throughout */
+		str_appendf(large, len + 1, &used, "ü✓");
+	/* rolled back: no reference, and nothing kept */
+	rb.payloads[0] = large;
+	submit(t, &rb);
+	assert_int_equal(finish(t, &rb), STORE_EINVAL);
+	notify_one(t, "lp-before");
+	notify_one(t, large);
+	notify_one(t, "lp-after");
+	assert_true(wait_heard(t, &h, "lp-after"));
+	assert_int_equal(h.got.n, 3); /* in commit order */
+	assert_string_equal(h.got.v[0], "lp-before");
+	assert_true(store_notify_is_ref(h.got.v[1]));
+	assert_false(store_notify_is_ref(h.got.v[0]));
+	assert_true(strlen(h.got.v[1]) < 32);
+	assert_int_equal(store_notify_fetch(c, h.got.v[1], &back), 0);
+	assert_non_null(back);
+	assert_string_equal(back, large);
+	free(back);
+	/* what cannot be a reference, or is none */
+	assert_int_equal(store_notify_fetch(c, "@999999999", &back), STORE_ENOTFOUND);
+	assert_null(back);
+	assert_int_equal(store_notify_fetch(c, "@", &back), STORE_EINVAL);
+	assert_int_equal(store_notify_fetch(c, "@12x", &back), STORE_EINVAL);
+	assert_int_equal(store_notify_fetch(c, "12", &back), STORE_EINVAL);
+	assert_int_equal(store_notify_fetch(c, "@-3", &back), STORE_EINVAL);
+	store_listener_free(l);
+	heard_free(&h);
+	free(large);
 }
 
 static void test_killed_session_comes_back(void **state)
@@ -617,7 +660,7 @@ static void test_sqlite_has_no_bus(void **state)
 	struct tctx *t = *state;
 	struct heard h = {0};
 	char err[256] = "";
-	char *over = xmalloc(STORE_NOTIFY_MAX + 2);
+	char *over = xmalloc(STORE_NOTIFY_LARGE_MAX + 2);
 	struct notify_job j = {.payloads = {"s-1", NULL}};
 
 	assert_null(store_listen(t->st, t->base, on_note, &h, err, sizeof(err)));
@@ -626,8 +669,8 @@ static void test_sqlite_has_no_bus(void **state)
 	submit(t, &j);
 	assert_int_equal(finish(t, &j), 0);
 	/* the payload is still checked: a caller's bug shows on SQLite too */
-	memset(over, 'a', STORE_NOTIFY_MAX + 1);
-	over[STORE_NOTIFY_MAX + 1] = '\0';
+	memset(over, 'a', STORE_NOTIFY_LARGE_MAX + 1);
+	over[STORE_NOTIFY_LARGE_MAX + 1] = '\0';
 	assert_int_equal(store_notify(store_direct(t->st), over), STORE_EINVAL);
 	assert_int_equal(store_notify(store_direct(t->st), NULL), STORE_EINVAL);
 	assert_int_equal(store_notify(store_direct(t->st), "\xff"), STORE_EINVAL);
@@ -644,6 +687,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_commit_order, setup_pg, teardown),
 	    cmocka_unit_test_setup_teardown(test_two_listeners, setup_pg, teardown),
 	    cmocka_unit_test_setup_teardown(test_invalid_payloads, setup_pg, teardown),
+	    cmocka_unit_test_setup_teardown(test_large_payload_by_reference, setup_pg, teardown),
 	    cmocka_unit_test_setup_teardown(test_killed_session_comes_back, setup_pg, teardown),
 	    cmocka_unit_test_setup_teardown(test_outage_with_failed_attempts, setup_pg, teardown),
 	    cmocka_unit_test_setup_teardown(test_free_anytime, setup_pg, teardown),

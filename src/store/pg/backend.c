@@ -82,6 +82,7 @@ const struct store_backend store_pg_backend = {
     .server_list = pg_server_list,
     .server_forget = pg_server_forget,
     .notify = pg_bus_notify,
+    .notify_fetch = pg_bus_notify_fetch,
     .listen_open = pg_bus_listen_open,
     .listen_free = pg_bus_listen_free,
     .dump = pg_dump,

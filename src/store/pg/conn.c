@@ -136,7 +136,7 @@ static void drop_session(struct pg_conn *pc)
 static int connect_session(struct pg_conn *pc, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-	const char *vals[] = {"5", "pchat", pc->conninfo, NULL};
+	const char *vals[] = {"5", store_client_name(), pc->conninfo, NULL};
 	char msg[256];
 	PGresult *r;
 

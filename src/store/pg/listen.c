@@ -31,6 +31,7 @@
 
 #include "common/log.h"
 #include "common/str.h"
+#include "common/timeutil.h"
 #include "common/xmalloc.h"
 
 #include <event2/event.h>
@@ -74,15 +75,51 @@ struct pg_listener {
 static const struct pg_stmt bus_notify_stmt = {"bus_notify",
                                                "SELECT pg_notify('" BUS_CHANNEL "', $1)", 1};
 
-int pg_bus_notify(struct store_conn *c, const char *payload)
+/*
+ * A large payload goes into notify_large in the same transaction and the
+ * notification carries "@id"; rows older than STORE_NOTIFY_KEEP_MS go on
+ * the way (large payloads are rare: a user in hundreds of rooms, a message
+ * whose tags and escapes outgrow NOTIFY).
+ */
+static const struct pg_stmt bus_notify_large_stmt = {
+    "bus_notify_large",
+    "WITH d AS (DELETE FROM notify_large WHERE ts_ms < $2::bigint - $3::bigint), "
+    "i AS (INSERT INTO notify_large (ts_ms, payload) VALUES ($2, $1) RETURNING id) "
+    "SELECT pg_notify('" BUS_CHANNEL "', '@' || id) FROM i",
+    3};
+
+static const struct pg_stmt bus_notify_fetch_stmt = {
+    "bus_notify_fetch", "SELECT payload FROM notify_large WHERE id = $1", 1};
+
+int pg_bus_notify(struct store_conn *c, const char *payload, bool large)
 {
 	struct pg_conn *pc = pg_of(c);
-	const char *params[] = {payload};
+	char b_now[24], b_keep[24];
+	const char *params[] = {payload, pg_i64(b_now, time_now_ms()),
+	                        pg_i64(b_keep, STORE_NOTIFY_KEEP_MS)};
 
 	/* Outside a transaction it would be sent at once, even for a write that fails. */
 	if (!pc->in_tx)
 		return STORE_EINVAL;
-	return pg_exec(pc, &bus_notify_stmt, params, "notify");
+	return pg_exec(pc, large ? &bus_notify_large_stmt : &bus_notify_stmt, params, "notify");
+}
+
+int pg_bus_notify_fetch(struct store_conn *c, int64_t id, char **payload)
+{
+	char b_id[24];
+	const char *params[] = {pg_i64(b_id, id)};
+	int rc = 0;
+	PGresult *r =
+	    pg_run(pg_of(c), &bus_notify_fetch_stmt, params, &rc, "reading a notification");
+
+	if (!r)
+		return rc;
+	if (PQntuples(r) == 1)
+		*payload = xstrdup(PQgetvalue(r, 0, 0));
+	else
+		rc = STORE_ENOTFOUND;
+	PQclear(r);
+	return rc;
 }
 
 /* --- sessions ------------------------------------------------------------- */
@@ -141,8 +178,12 @@ static PGconn *bus_connect(struct pg_listener *l, bool async)
 	static const char *const keys[] = {
 	    "connect_timeout",     "application_name", "keepalives", "keepalives_idle",
 	    "keepalives_interval", "keepalives_count", "dbname",     NULL};
-	const char *vals[] = {"5", "pchat", "1", "10", "5", "3", l->conninfo, NULL};
-	PGconn *db = async ? PQconnectStartParams(keys, vals, 1) : PQconnectdbParams(keys, vals, 1);
+	char app[80];
+	const char *vals[] = {"5", app, "1", "10", "5", "3", l->conninfo, NULL};
+	PGconn *db;
+
+	snprintf(app, sizeof(app), "%s bus", store_client_name());
+	db = async ? PQconnectStartParams(keys, vals, 1) : PQconnectdbParams(keys, vals, 1);
 
 	if (db)
 		PQsetNoticeProcessor(db, bus_notice, l);

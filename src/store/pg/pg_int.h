@@ -193,7 +193,8 @@ int pg_comp_failed(struct store_conn *c, const struct store_comp_claim *cl, bool
 int pg_comp_status(struct store_conn *c, struct store_comp_status *out);
 
 /* listen.c: the pool bus (store.h "pool bus") */
-int pg_bus_notify(struct store_conn *c, const char *payload);
+int pg_bus_notify(struct store_conn *c, const char *payload, bool large);
+int pg_bus_notify_fetch(struct store_conn *c, int64_t id, char **payload);
 struct store_listener *pg_bus_listen_open(struct store_conn *c, struct event_base *base,
                                           store_listen_cb cb, void *arg, char *err, size_t errlen);
 void pg_bus_listen_free(struct store_listener *l);

@@ -155,6 +155,10 @@ static const struct pg_migration pg_migrations[] = {
         " seen_ms bigint NOT NULL, clients integer NOT NULL, active boolean NOT NULL,"
         " generation bigint NOT NULL, database text NOT NULL);"
         "CREATE UNIQUE INDEX servers_name ON servers (pchat_key(name));"},
+    /* pool bus payloads too large for NOTIFY (listen.c) */
+    {5, "CREATE TABLE notify_large (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        " ts_ms bigint NOT NULL, payload text NOT NULL);"
+        "CREATE INDEX notify_large_ts ON notify_large (ts_ms);"},
 };
 
 #define PG_N_MIGRATIONS ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
