@@ -41,6 +41,13 @@
 
 /* Settings of every session (the store's commits must be durable: SPEC §4). */
 #define PG_SESSION_SQL "SET synchronous_commit = on; SET statement_timeout = '30s'"
+/*
+ * Writing sessions run the same few inserts thousands of times a second:
+ * one generic plan instead of planning each execution (measured: +15%
+ * inserts/s, bench_store). Readers keep custom plans, which see the
+ * bounds of a history or search query.
+ */
+#define PG_WRITER_SQL "SET plan_cache_mode = force_generic_plan"
 
 /* The integrity checks: a query returning one integer, the value it must be, what it means. */
 struct pg_check_row {
@@ -147,7 +154,7 @@ static int connect_session(struct pg_conn *pc, char *err, size_t errlen)
 		goto out_drop;
 	}
 	label_from_session(pc);
-	r = PQexec(pc->db, PG_SESSION_SQL);
+	r = PQexec(pc->db, pc->readonly ? PG_SESSION_SQL : PG_SESSION_SQL "; " PG_WRITER_SQL);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		one_line(PQresultErrorMessage(r), msg, sizeof(msg));
 		snprintf(err, errlen, "database %s: cannot configure the session: %s", pc->label,

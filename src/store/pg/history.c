@@ -81,7 +81,7 @@
 static const struct pg_stmt st_insert_room = {
     "history_insert_room",
     "WITH r AS (SELECT EXISTS (SELECT 1 FROM rooms WHERE id = $1) AS ok), "
-    "n AS (SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id FROM r WHERE r.ok), "
+    "n AS (SELECT nextval('messages_id_seq'::regclass) AS id FROM r WHERE r.ok), "
     "i AS (INSERT INTO messages (id, room_id, seq, msgid, ts_ms, sender, kind, text, tags) "
     "SELECT n.id, $1, n.id, $2, $3, $4, $5, $6, $7 FROM n "
     "ON CONFLICT (msgid) DO NOTHING RETURNING id) "
