@@ -893,7 +893,13 @@ static void test_emfile_keeps_listening(void **state)
 {
 	struct rlimit rl, low;
 	int fds[6], probe;
+	const char *preload = getenv("LD_PRELOAD");
 
+	if (preload && strstr(preload, "vgpreload")) {
+		/* valgrind keeps descriptors of its own above the limit and emulates setrlimit */
+		print_message("skipped under valgrind: RLIMIT_NOFILE is emulated there\n");
+		skip();
+	}
 	start(&default_limits);
 	for (int i = 0; i < 6; i++)
 		fds[i] = cli_connect(T.port); /* complete in the kernel's backlog */
