@@ -581,6 +581,20 @@ int store_pool_get(struct store_conn *c, struct store_pool_state *out);
  */
 int store_pool_set(struct store_conn *c, const struct store_pool_state *st);
 void store_pool_state_free(struct store_pool_state *st); /* frees active, not st */
+/*
+ * The fence (docs/architecture.md): mark this database as superseded by
+ * generation, which another database of the pool carries. Its row keeps its
+ * own generation, state and active list and gets fenced = true,
+ * fenced_generation = generation; on PostgreSQL the database also becomes
+ * read-only for every new session (default_transaction_read_only) and the
+ * pchat sessions still connected to it (application_name "pchat…", not the
+ * caller's) are ended, so no server keeps writing into it. Outside a
+ * transaction; by names who fences (for changed_by). 0 when fenced (again);
+ * STORE_EBUSY when there is nothing to fence: the row's own generation is
+ * not below generation, or the database cannot be written at all (a
+ * standby in recovery).
+ */
+int store_pool_fence(struct store_conn *c, int64_t generation, const char *by);
 
 /* A server of the pool as it reports itself (heartbeat row). */
 struct store_server {

@@ -196,6 +196,7 @@ struct store_backend {
 	 */
 	int (*pool_get)(struct store_conn *c, struct store_pool_state *out);
 	int (*pool_set)(struct store_conn *c, const struct store_pool_state *st);
+	int (*pool_fence)(struct store_conn *c, int64_t generation, const char *by);
 	int (*server_beat)(struct store_conn *c, const struct store_server *s);
 	int (*server_list)(struct store_conn *c, struct store_server **out, size_t *n);
 	int (*server_forget)(struct store_conn *c, const char *name);

@@ -66,6 +66,14 @@ int store_pool_set(struct store_conn *c, const struct store_pool_state *st)
 	return c->be->pool_set(c, st);
 }
 
+int store_pool_fence(struct store_conn *c, int64_t generation, const char *by)
+{
+	if (!c || generation < 1 || !by || strlen(by) >= STORE_NAME_MAX ||
+	    str_has_crlfnul(by, strlen(by)))
+		return STORE_EINVAL;
+	return c->be->pool_fence(c, generation, by);
+}
+
 void store_pool_state_free(struct store_pool_state *st)
 {
 	if (!st)

@@ -2739,6 +2739,20 @@ static void test_pool_row(void **state)
 	pool_fill(&p, g + 2, "normal", "x"); /* a lower generation loses too */
 	assert_int_equal(store_pool_set(t->c, &p), STORE_EBUSY);
 	assert_int_equal(pool_gen(t), g + 3);
+
+	/* the fence: nothing to fence for a generation the database has */
+	assert_int_equal(store_pool_fence(t->c, g + 3, "pchatctl"), STORE_EBUSY);
+	assert_int_equal(store_pool_fence(t->c, 0, "pchatctl"), STORE_EINVAL);
+	assert_int_equal(store_pool_fence(t->c, g + 4, "a\r"), STORE_EINVAL);
+	if (t->dir[0]) { /* SQLite; PostgreSQL's (read-only database) in test_store_pg.c */
+		assert_int_equal(store_pool_fence(t->c, g + 5, "pchatd b1"), 0);
+		assert_int_equal(store_pool_get(t->c, &got), 0);
+		assert_int_equal(got.generation, g + 3);
+		assert_true(got.fenced);
+		assert_int_equal(got.fenced_generation, g + 5);
+		assert_string_equal(got.changed_by, "pchatd b1");
+		store_pool_state_free(&got);
+	}
 }
 
 static void test_pool_invalid(void **state)

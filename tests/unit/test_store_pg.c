@@ -406,6 +406,53 @@ static void test_deadlocked_batches_run_again(void **state)
 	event_base_free(base);
 }
 
+/* The fence: the row says so, new sessions cannot write, pchat sessions were ended. */
+static void test_fence(void **state)
+{
+	struct tctx *t = *state;
+	char err[256] = "", sql[300];
+	struct store *st = open_at(t->url, err, sizeof(err)), *other;
+	struct store_pool_state row = {.generation = 2, .state = "normal", .changed_ms = 1};
+
+	assert_non_null(st);
+	other = open_at(t->url, err, sizeof(err));
+	assert_non_null(other);
+	add_account(other, "before", 0);
+	row.active = "a1";
+	str_copy(row.changed_by, "test", sizeof(row.changed_by));
+	assert_int_equal(store_pool_set(store_direct(st), &row), 0);
+	/* nothing to fence: the database is as new as the generation */
+	assert_int_equal(store_pool_fence(store_direct(st), 2, "b1"), STORE_EBUSY);
+	assert_int_equal(store_pool_fence(store_direct(st), 0, "b1"), STORE_EINVAL);
+	assert_int_equal(store_pool_fence(store_direct(st), 3, "b\n1"), STORE_EINVAL);
+	assert_int_equal(store_pool_fence(store_direct(st), 3, "pchatd b1"), 0);
+	memset(&row, 0, sizeof(row));
+	assert_int_equal(store_pool_get(store_direct(st), &row), 0);
+	assert_true(row.fenced);
+	assert_int_equal(row.fenced_generation, 3);
+	assert_int_equal(row.generation, 2); /* its own state is kept */
+	assert_string_equal(row.active, "a1");
+	assert_string_equal(row.changed_by, "pchatd b1");
+	store_pool_state_free(&row);
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = "
+	         "s.setdatabase WHERE d.datname = '%s' AND "
+	         "'default_transaction_read_only=on' = ANY (s.setconfig)",
+	         t->db);
+	assert_int_equal(raw_int(t->admin, sql), 1);
+	/* the other server's session was ended; its new session cannot write */
+	add_account(other, "after", STORE_EIO);
+	assert_true(has_account(other, "before"));
+	assert_false(has_account(other, "after"));
+	/* fencing again (a newer generation) works on the read-only database */
+	assert_int_equal(store_pool_fence(store_direct(st), 4, "pchatctl"), 0);
+	assert_int_equal(store_pool_get(store_direct(st), &row), 0);
+	assert_int_equal(row.fenced_generation, 4);
+	store_pool_state_free(&row);
+	store_close(other);
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +463,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_tx_not_committed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deadlocked_batches_run_again, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fence, setup, teardown),
 	};
 
 	evthread_use_pthreads(); /* the mailbox is used from store threads */

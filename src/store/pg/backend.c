@@ -78,6 +78,7 @@ const struct store_backend store_pg_backend = {
     .comp_status = pg_comp_status,
     .pool_get = pg_pool_get,
     .pool_set = pg_pool_set,
+    .pool_fence = pg_pool_fence,
     .server_beat = pg_server_beat,
     .server_list = pg_server_list,
     .server_forget = pg_server_forget,

@@ -202,6 +202,7 @@ void pg_bus_listen_free(struct store_listener *l);
 /* The pool section (pool.c). */
 int pg_pool_get(struct store_conn *c, struct store_pool_state *out);
 int pg_pool_set(struct store_conn *c, const struct store_pool_state *st);
+int pg_pool_fence(struct store_conn *c, int64_t generation, const char *by);
 int pg_server_beat(struct store_conn *c, const struct store_server *s);
 int pg_server_list(struct store_conn *c, struct store_server **out, size_t *n);
 int pg_server_forget(struct store_conn *c, const char *name);

@@ -12,7 +12,9 @@
  */
 #include "store/pg/pg_int.h"
 
+#include "common/log.h"
 #include "common/str.h"
+#include "common/timeutil.h"
 #include "common/xmalloc.h"
 
 #include <stdlib.h>
@@ -106,6 +108,75 @@ int pg_pool_set(struct store_conn *c, const struct store_pool_state *st)
 	rc = pg_affected(r) == 1 ? 0 : STORE_EBUSY;
 	PQclear(r);
 	return rc;
+}
+
+static const struct pg_stmt st_pool_fence = {
+    "pool_fence",
+    "INSERT INTO pool_state (id, generation, state, active, fenced, fenced_generation,"
+    " changed_ms, changed_by) VALUES (1, 0, 'normal', '', true, $1, $2, $3)"
+    " ON CONFLICT (id) DO UPDATE SET fenced = true,"
+    " fenced_generation = EXCLUDED.fenced_generation, changed_ms = EXCLUDED.changed_ms,"
+    " changed_by = EXCLUDED.changed_by WHERE pool_state.generation < EXCLUDED.fenced_generation",
+    3};
+
+/*
+ * The database refuses writes to new sessions; BEGIN READ WRITE above lets
+ * the fence itself write into a database fenced before.
+ */
+#define FENCE_READ_ONLY                                                                            \
+	"DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET default_transaction_read_only = on', "  \
+	"current_database()); END $$"
+
+/* The pchat sessions still on it, but this one: they reconnect read-only. */
+#define FENCE_END_SESSIONS                                                                         \
+	"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "           \
+	"current_database() AND pid <> pg_backend_pid() AND application_name LIKE 'pchat%'"
+
+/* One step of the fence; 0 or the store code (the transaction is rolled back). */
+static int fence_step(struct pg_conn *pc, const char *sql, const struct pg_stmt *st,
+                      const char *const *params, bool *changed)
+{
+	int rc = 0;
+	PGresult *r = st ? pg_run(pc, st, params, &rc, "fencing the database")
+	                 : pg_run_sql(pc, sql, NULL, 0, &rc, "fencing the database");
+
+	if (r && changed)
+		*changed = pg_affected(r) == 1;
+	PQclear(r);
+	if (!r && pc->db)
+		PQclear(PQexec(pc->db, "ROLLBACK"));
+	return r ? 0 : rc;
+}
+
+int pg_pool_fence(struct store_conn *c, int64_t generation, const char *by)
+{
+	struct pg_conn *pc = pg_of(c);
+	char gen[24], ms[24];
+	const char *params[3] = {pg_i64(gen, generation), pg_i64(ms, time_now_ms()), by};
+	bool changed = false;
+	int rc;
+
+	if (pc->in_tx)
+		return STORE_EINVAL;
+	if ((rc = pg_ensure(pc)) != 0)
+		return rc;
+	if ((rc = fence_step(pc, "SELECT 1 WHERE NOT pg_is_in_recovery()", NULL, NULL, &changed)))
+		return rc;
+	if (!changed)
+		return STORE_EBUSY; /* a standby: nothing can write into it */
+	if ((rc = fence_step(pc, "BEGIN READ WRITE", NULL, NULL, NULL)) ||
+	    (rc = fence_step(pc, NULL, &st_pool_fence, params, &changed)))
+		return rc;
+	if (!changed) {
+		PQclear(PQexec(pc->db, "ROLLBACK"));
+		return STORE_EBUSY; /* its own generation is as new */
+	}
+	if ((rc = fence_step(pc, FENCE_READ_ONLY, NULL, NULL, NULL)) ||
+	    (rc = fence_step(pc, "COMMIT", NULL, NULL, NULL)))
+		return rc;
+	log_warn("pool", "database %s fenced by generation %lld (%s): read-only from now on",
+	         pc->label, (long long)generation, by);
+	return fence_step(pc, FENCE_END_SESSIONS, NULL, NULL, NULL);
 }
 
 int pg_server_beat(struct store_conn *c, const struct store_server *s)

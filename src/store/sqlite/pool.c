@@ -13,6 +13,7 @@
 #include "store/sqlite/sqlite_int.h"
 
 #include "common/str.h"
+#include "common/timeutil.h"
 #include "common/xmalloc.h"
 
 #include <stdlib.h>
@@ -65,6 +66,24 @@ int sq_pool_set(struct store_conn *c, const struct store_pool_state *p)
 	rc = sq_exec_stmt(sc, st, "writing the pool state");
 	if (rc == 0 && sqlite3_changes(sc->db) != 1)
 		rc = STORE_EBUSY; /* a change with a higher generation got there first */
+	return rc;
+}
+
+/* SQLite has one server: the row is all there is to fence. */
+int sq_pool_fence(struct store_conn *c, int64_t generation, const char *by)
+{
+	struct sq_conn *sc = sq_of(c);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_POOL_FENCE);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, generation);
+	sqlite3_bind_int64(st, 2, time_now_ms());
+	sq_bind_text(st, 3, by);
+	rc = sq_exec_stmt(sc, st, "fencing the database");
+	if (rc == 0 && sqlite3_changes(sc->db) != 1)
+		rc = STORE_EBUSY; /* its own generation is as new */
 	return rc;
 }
 

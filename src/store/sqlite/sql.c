@@ -186,6 +186,13 @@ const char *const sq_sql[SQ_N_STMTS] = {
         " state = excluded.state, active = excluded.active, fenced = excluded.fenced,"
         " fenced_generation = excluded.fenced_generation, changed_ms = excluded.changed_ms,"
         " changed_by = excluded.changed_by WHERE pool_state.generation < excluded.generation",
+    [SQ_POOL_FENCE] =
+        "INSERT INTO pool_state (id, generation, state, active, fenced, fenced_generation,"
+        " changed_ms, changed_by) VALUES (1, 0, 'normal', '', 1, ?1, ?2, ?3)"
+        " ON CONFLICT (id) DO UPDATE SET fenced = 1, fenced_generation = "
+        "excluded.fenced_generation,"
+        " changed_ms = excluded.changed_ms, changed_by = excluded.changed_by"
+        " WHERE pool_state.generation < excluded.fenced_generation",
     [SQ_SERVER_BEAT] =
         "INSERT INTO servers (name, started_ms, seen_ms, clients, active, generation, database)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO UPDATE SET"

@@ -683,6 +683,7 @@ const struct store_backend store_sqlite_backend = {
     .comp_status = sq_comp_status,
     .pool_get = sq_pool_get,
     .pool_set = sq_pool_set,
+    .pool_fence = sq_pool_fence,
     .server_beat = sq_server_beat,
     .server_list = sq_server_list,
     .server_forget = sq_server_forget,

@@ -94,6 +94,7 @@ enum sq_stmt_id {
 	SQ_SETTING_SET,
 	SQ_POOL_GET,    /* pool.c: the control row */
 	SQ_POOL_SET,    /* written only with a higher generation */
+	SQ_POOL_FENCE,  /* fenced by a higher generation */
 	SQ_SERVER_BEAT, /* heartbeat upsert */
 	SQ_SERVER_LIST,
 	SQ_SERVER_FORGET,
@@ -341,6 +342,7 @@ extern const int sqc_n_migrations;
 /* The pool section (pool.c). */
 int sq_pool_get(struct store_conn *c, struct store_pool_state *out);
 int sq_pool_set(struct store_conn *c, const struct store_pool_state *st);
+int sq_pool_fence(struct store_conn *c, int64_t generation, const char *by);
 int sq_server_beat(struct store_conn *c, const struct store_server *s);
 int sq_server_list(struct store_conn *c, struct store_server **out, size_t *n);
 int sq_server_forget(struct store_conn *c, const char *name);
