@@ -56,6 +56,8 @@ struct server {
 	struct event *sig_int;                              /* SIGINT */
 	struct event *sig_hup;                              /* SIGHUP */
 	bool stopping;                                      /* shutdown under way */
+	bool restart;     /* exec again when stopped: the pool moved to the other database */
+	bool unconfirmed; /* started fail-closed: the backup database could not be read */
 };
 
 static const char usage_text[] =
@@ -282,7 +284,24 @@ static int pool_prepare(struct server *srv)
 		if (!v.reachable[i])
 			log_warn("pool", "%s database: %s", pool_db_name((enum pool_db_index)i),
 			         v.error[i]);
+	snprintf(err, sizeof err, "pchatd %s", srv->cfg.pool_server);
+	pool_fence_stale(&srv->topo, NULL, &v, err);
+	if (v.reachable[v.use] && v.row[v.use].fenced) {
+		log_error("pool",
+		          "the %s database of pool %s was fenced by generation %lld: the pool "
+		          "failed over (or back) and this server cannot read the database now in "
+		          "use; not starting (check the topology %s and that the other database "
+		          "is reachable)",
+		          pool_db_name(v.use), srv->topo.name,
+		          (long long)v.row[v.use].fenced_generation, srv->cfg.pool_topology);
+		pool_view_free(&v);
+		return -1;
+	}
 	srv->pool_db = v.use;
+	/* Serving the primary without having read the backup: a failover may have happened there.
+	 */
+	srv->unconfirmed = v.use == POOL_PRIMARY && !v.reachable[POOL_BACKUP] &&
+	                   strcmp(srv->cfg.pool_unconfirmed, "fail-closed") == 0;
 	if (v.from >= 0) {
 		srv->pool_row = v.row[v.from];
 		v.row[v.from].active = NULL; /* moved */
@@ -316,15 +335,34 @@ static void pool_status(bool active, const char *reason, void *arg)
 	irc_set_idle(srv->irc, active ? NULL : reason);
 }
 
+static void shut_down(struct server *srv, const char *why);
+
+/* The pool now uses the other database: stop like SIGTERM, then exec again (main). */
+static void pool_moved(enum pool_db_index use, int64_t generation, void *arg)
+{
+	struct server *srv = arg;
+	char why[200];
+
+	if (srv->stopping)
+		return;
+	snprintf(why, sizeof why,
+	         "Server restarting onto the %s database of pool %s (generation %lld): "
+	         "reconnect",
+	         pool_db_name(use), srv->topo.name, (long long)generation);
+	srv->restart = true;
+	shut_down(srv, why);
+}
+
 /* Heartbeats and pool-state reads every second (after the IRC face exists). */
 static void pool_start(struct server *srv)
 {
-	static const struct pool_member_ops ops = {pool_clients, pool_status};
+	static const struct pool_member_ops ops = {pool_clients, pool_status, pool_moved};
 
 	if (!srv->cfg.pool_topology[0])
 		return;
-	srv->pool = pool_member_start(srv->base, srv->store, &srv->topo, srv->cfg.pool_server,
-	                              srv->pool_db, &srv->pool_row, &ops, srv);
+	srv->pool =
+	    pool_member_start(srv->base, srv->mb, srv->store, &srv->topo, srv->cfg.pool_server,
+	                      srv->pool_db, &srv->pool_row, srv->unconfirmed, &ops, srv);
 }
 
 static int open_store(struct server *srv)
@@ -386,15 +424,22 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	struct server *srv = arg;
 
 	(void)what;
+	srv->restart = false; /* a signal ends a restart onto another database too */
 	if (srv->stopping) {
 		log_warn("pchatd", "second signal: exiting now");
 		event_base_loopbreak(srv->base);
 		return;
 	}
-	srv->stopping = true;
 	log_info("pchatd", "signal %d: shutting down", (int)sig);
+	shut_down(srv, "Server shutting down");
+}
+
+/* Tell every client why, flush, and end the loop (net_shutdown). */
+static void shut_down(struct server *srv, const char *why)
+{
+	srv->stopping = true;
 	pool_member_stop(srv->pool);
-	irc_shutdown(srv->irc, "Server shutting down");
+	irc_shutdown(srv->irc, why);
 	net_shutdown(srv->net, NULL);
 }
 
@@ -584,5 +629,12 @@ int main(int argc, char **argv)
 	scram_set_default_iterations(srv.cfg.scram_iterations);
 	rc = run(&srv);
 	teardown(&srv);
+	if (srv.restart) {
+		/* the same program, arguments and configuration: pool_prepare picks the database */
+		log_info("pchatd", "restarting");
+		execv("/proc/self/exe", argv);
+		log_error("pchatd", "cannot restart: %s", strerror(errno));
+		return EXIT_START;
+	}
 	return rc;
 }

@@ -80,6 +80,8 @@ static int pool_open(struct ctl *ctx, struct pool_ctx *p)
 	for (int i = 0; i < 2; i++)
 		if (!p->db[i])
 			str_copy(p->view.error[i], dberr[i], sizeof p->view.error[i]);
+	/* whoever reads both databases fences a stale primary (docs/architecture.md) */
+	pool_fence_stale(&p->topo, p->db, &p->view, "pchatctl");
 	if (!p->view.any)
 		return ctl_fail(ctx, CTL_EXIT_DATABASE,
 		                "no database of pool %s can be read (check the topology's urls and "

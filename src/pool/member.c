@@ -11,10 +11,17 @@
  * status (a database hiccup must not flip every server idle); the store
  * logs the failure itself.
  *
+ * The watch: a thread of its own reads the control rows of both databases
+ * every POOL_WATCH_MS through connections of its own (opening one may wait
+ * seconds for a data center that is gone: never on the loop), fences a
+ * stale primary it finds (pool_fence_stale), and posts what it saw to the
+ * loop. When the generation in force designates the other database, the
+ * server is told once (ops->moved) and restarts onto it. The thread and the
+ * member share struct pool_watch, freed by whichever lets go last; nothing
+ * is posted after pool_member_stop.
+ *
  * Deliberately not here: refusing clients (the server's status callback
- * does that through the IRC layer) and switching databases at run time
- * (issue 6: a state that designates the other database makes this server
- * idle, with an error logged once).
+ * does that through the IRC layer) and the restart itself (pchatd).
  */
 #include "pool/pool.h"
 
@@ -23,9 +30,35 @@
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 
+#include "common/mailbox.h"
+
+#include <errno.h>
 #include <event2/event.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* Shared by the member (loop thread) and its watch thread; under mu. */
+struct pool_watch {
+	pthread_mutex_t mu;         /* guards everything below */
+	pthread_cond_t cv;          /* wakes the thread to stop */
+	int refs;                   /* the member and the thread */
+	bool stop;                  /* no more rounds, nothing more posted */
+	struct mailbox *mb;         /* to the loop */
+	struct topology topo;       /* the pool (copied) */
+	char by[TOPO_NAME_MAX + 8]; /* "pchatd NAME", who fences */
+	struct pool_member *m;      /* the member (loop thread only) */
+};
+
+/* What one round saw, posted to the loop. */
+struct watch_seen {
+	struct pool_watch *w;   /* the watch */
+	bool reachable[2];      /* by enum pool_db_index */
+	char error[2][512];     /* why not */
+	int64_t generation;     /* in force (0: none read) */
+	enum pool_db_index use; /* the database it designates */
+};
 
 struct pool_member {
 	struct topology topo;         /* the pool (copied) */
@@ -42,6 +75,11 @@ struct pool_member {
 	bool beat_busy;               /* a heartbeat job is in flight */
 	bool read_busy;               /* a read job is in flight */
 	bool stopped;                 /* no new jobs */
+	bool unconfirmed;             /* fail-closed until the other database is read */
+	bool moved;                   /* ops->moved was called */
+	bool reachable[2];            /* the watch's last view, for log lines on changes */
+	struct store_pool_state last; /* the last row applied (owned) */
+	struct pool_watch *watch;     /* the watch thread's half, NULL once stopped */
 };
 
 /* A read job's argument: the member (used only in the completion) and the row. */
@@ -61,23 +99,41 @@ static void apply(struct pool_member *m, const struct store_pool_state *st, bool
 {
 	char reason[POOL_REASON_MAX];
 	bool active = pool_decide(&m->topo, st, m->server, m->db, reason, sizeof reason);
-	bool changed = first || active != m->active || strcmp(reason, m->reason) != 0;
+	bool changed;
+
+	if (active && m->unconfirmed) {
+		active = false;
+		snprintf(
+		    reason, sizeof reason,
+		    "this server is idle in pool %s (the pool state cannot be confirmed: the "
+		    "%s database is unreachable and [pool] unconfirmed = fail-closed): connect "
+		    "to another server of the pool",
+		    m->topo.name, pool_db_name(m->db == POOL_PRIMARY ? POOL_BACKUP : POOL_PRIMARY));
+	}
+	if (&m->last != st) {
+		store_pool_state_free(&m->last);
+		m->last = *st;
+		m->last.active = xstrdup(st->active ? st->active : "");
+	}
+	changed = first || active != m->active || strcmp(reason, m->reason) != 0;
 
 	if (st->generation != m->generation || first)
 		log_info("pool", "pool %s: generation %lld, state %s, active servers: %s",
 		         m->topo.name, (long long)st->generation, st->state,
-		         st->active && st->active[0] ? st->active : "(every server)");
+		         st->active && st->active[0] ? st->active
+		         : st->generation == 0       ? "(every server)"
+		                                     : "(none)");
 	m->generation = st->generation;
 	if (!changed)
 		return;
 	m->active = active;
 	str_copy(m->reason, reason, sizeof m->reason);
 	if (pool_db_for_state(st->state) != m->db)
-		log_error("pool",
-		          "pool %s is %s: the %s database is in use but this server uses "
-		          "the %s; idle until restarted (failover is issue 6's)",
-		          m->topo.name, st->state, pool_db_name(pool_db_for_state(st->state)),
-		          pool_db_name(m->db));
+		log_warn("pool",
+		         "pool %s is %s: the %s database is in use but this server uses "
+		         "the %s: idle until it restarts onto it",
+		         m->topo.name, st->state, pool_db_name(pool_db_for_state(st->state)),
+		         pool_db_name(m->db));
 	else if (active)
 		log_info("pool", "server %s is active in pool %s: accepting new clients", m->server,
 		         m->topo.name);
@@ -146,7 +202,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (m->stopped)
 		return;
-	if (!m->beat_busy)
+	if (!m->beat_busy && !m->last.fenced) /* a fenced database takes no writes */
 		submit_beat(m);
 	if (!m->read_busy) {
 		r = xcalloc(1, sizeof(*r));
@@ -156,14 +212,161 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-struct pool_member *pool_member_start(struct event_base *base, struct store *st,
+/* --- the watch --------------------------------------------------------------- */
+
+/* Let go of w; the last one frees it. */
+static void watch_unref(struct pool_watch *w)
+{
+	bool last;
+
+	pthread_mutex_lock(&w->mu);
+	last = --w->refs == 0;
+	pthread_mutex_unlock(&w->mu);
+	if (!last)
+		return;
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w);
+}
+
+/* The loop thread: what a round saw. */
+static void watch_seen_cb(void *arg)
+{
+	struct watch_seen *s = arg;
+	struct pool_member *m = s->w->m; /* set and cleared on this thread */
+
+	for (int i = 0; m && i < 2; i++) {
+		if (s->reachable[i] != m->reachable[i] && s->reachable[i])
+			log_info("pool", "pool %s: the %s database is reachable", m->topo.name,
+			         pool_db_name((enum pool_db_index)i));
+		else if (s->reachable[i] != m->reachable[i])
+			log_warn("pool", "pool %s: the %s database is unreachable: %s",
+			         m->topo.name, pool_db_name((enum pool_db_index)i), s->error[i]);
+		m->reachable[i] = s->reachable[i];
+	}
+	if (m && m->unconfirmed &&
+	    s->reachable[m->db == POOL_PRIMARY ? POOL_BACKUP : POOL_PRIMARY]) {
+		m->unconfirmed = false;
+		log_info("pool", "pool %s: state confirmed by both databases", m->topo.name);
+		apply(m, &m->last, false);
+	}
+	if (m && !m->moved && s->generation > 0 && s->use != m->db && s->reachable[s->use]) {
+		m->moved = true;
+		log_warn("pool",
+		         "pool %s moved to the %s database (generation %lld): restarting onto it",
+		         m->topo.name, pool_db_name(s->use), (long long)s->generation);
+		if (m->ops.moved)
+			m->ops.moved(s->use, s->generation, m->arg);
+	}
+	watch_unref(s->w); /* the reference the post held */
+	free(s);
+}
+
+/* One round of the watch thread: read both, fence, post. */
+static void watch_round(struct pool_watch *w, struct store *open[2])
+{
+	const struct topo_db *dbs[2] = {&w->topo.primary, &w->topo.backup};
+	struct watch_seen *s = xcalloc(1, sizeof(*s));
+	struct pool_view v;
+
+	for (int i = 0; i < 2; i++)
+		if (!open[i])
+			open[i] = pool_db_open(dbs[i]->url, s->error[i], sizeof s->error[i]);
+	pool_read(&w->topo, open, &v);
+	pool_fence_stale(&w->topo, open, &v, w->by);
+	s->w = w;
+	for (int i = 0; i < 2; i++) {
+		s->reachable[i] = v.reachable[i];
+		if (!v.reachable[i] && open[i]) {
+			str_copy(s->error[i], v.error[i], sizeof s->error[i]);
+			store_close(open[i]); /* opened again next round */
+			open[i] = NULL;
+		}
+	}
+	s->generation = v.generation;
+	s->use = v.use;
+	pool_view_free(&v);
+	pthread_mutex_lock(&w->mu);
+	if (!w->stop) {
+		w->refs++; /* held by the post until watch_seen_cb */
+		mailbox_post(w->mb, watch_seen_cb, s);
+		s = NULL;
+	}
+	pthread_mutex_unlock(&w->mu);
+	free(s);
+}
+
+static void *watch_main(void *arg)
+{
+	struct pool_watch *w = arg;
+	struct store *open[2] = {NULL, NULL};
+	struct timespec until;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->stop) {
+		pthread_mutex_unlock(&w->mu);
+		watch_round(w, open);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += POOL_WATCH_MS / 1000;
+		pthread_mutex_lock(&w->mu);
+		while (!w->stop && pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&w->mu);
+	for (int i = 0; i < 2; i++)
+		store_close(open[i]);
+	watch_unref(w);
+	return NULL;
+}
+
+/* Start the watch thread (detached: stopping never waits for a slow connect). */
+static void watch_start(struct pool_member *m, struct mailbox *mb)
+{
+	struct pool_watch *w = xcalloc(1, sizeof(*w));
+	pthread_t th;
+
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	w->refs = 2;
+	w->mb = mb;
+	w->topo = m->topo;
+	snprintf(w->by, sizeof w->by, "pchatd %s", m->server);
+	w->m = m;
+	if (pthread_create(&th, NULL, watch_main, w) != 0) {
+		log_error("pool", "cannot start the watch of the pool's databases");
+		free(w);
+		return;
+	}
+	pthread_detach(th);
+	m->watch = w;
+}
+
+static void watch_stop(struct pool_member *m)
+{
+	struct pool_watch *w = m->watch;
+
+	if (!w)
+		return;
+	m->watch = NULL;
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	w->m = NULL;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	watch_unref(w);
+}
+
+struct pool_member *pool_member_start(struct event_base *base, struct mailbox *mb, struct store *st,
                                       const struct topology *t, const char *server,
                                       enum pool_db_index db, const struct store_pool_state *initial,
-                                      const struct pool_member_ops *ops, void *arg)
+                                      bool unconfirmed, const struct pool_member_ops *ops,
+                                      void *arg)
 {
 	struct pool_member *m = xcalloc(1, sizeof(*m));
 	struct timeval tv = {1, 0};
 
+	m->unconfirmed = unconfirmed;
+	m->reachable[0] = m->reachable[1] = true; /* pchatd logged what it could not read */
 	m->topo = *t;
 	str_copy(m->server, server, sizeof m->server);
 	m->db = db;
@@ -175,6 +378,7 @@ struct pool_member *pool_member_start(struct event_base *base, struct store *st,
 	m->timer = event_new(base, -1, EV_PERSIST, on_timer, m);
 	event_add(m->timer, &tv);
 	on_timer(-1, 0, m); /* the first heartbeat now: pchatctl sees the server at once */
+	watch_start(m, mb);
 	return m;
 }
 
@@ -185,6 +389,7 @@ void pool_member_stop(struct pool_member *m)
 	m->stopped = true;
 	if (m->timer)
 		event_del(m->timer);
+	watch_stop(m);
 }
 
 void pool_member_free(struct pool_member *m)
@@ -193,5 +398,7 @@ void pool_member_free(struct pool_member *m)
 		return;
 	if (m->timer)
 		event_free(m->timer);
+	watch_stop(m);
+	store_pool_state_free(&m->last);
 	free(m);
 }

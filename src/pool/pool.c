@@ -9,6 +9,7 @@
  */
 #include "pool/pool.h"
 
+#include "common/log.h"
 #include "common/str.h"
 #include "common/xmalloc.h"
 
@@ -53,18 +54,23 @@ bool pool_server_active(const struct store_pool_state *st, const char *server)
 
 struct store *pool_db_open(const char *url, char *err, size_t errlen)
 {
-	struct store_options o = {.url = url, .n_readers = 1, .create = true, .mb = NULL};
+	struct store_options o = {.url = url, .n_readers = 1, .create = true, .quiet = true};
 
 	return store_open(&o, err, errlen);
 }
 
 /* Read the row of one database into v (opening it unless already open). */
-static void read_one(const struct topo_db *db, struct store *open, struct pool_view *v,
+static void read_one(const struct topo_db *db, struct store *const *open, struct pool_view *v,
                      enum pool_db_index i)
 {
-	struct store *st = open ? open : pool_db_open(db->url, v->error[i], sizeof v->error[i]);
+	struct store *st;
 	int rc;
 
+	if (open && !open[i]) {
+		snprintf(v->error[i], sizeof v->error[i], "not connected");
+		return; /* the caller tried to open it */
+	}
+	st = open ? open[i] : pool_db_open(db->url, v->error[i], sizeof v->error[i]);
 	if (!st)
 		return;
 	rc = store_pool_get(store_direct(st), &v->row[i]);
@@ -84,7 +90,7 @@ void pool_read(const struct topology *t, struct store *const open[2], struct poo
 
 	memset(v, 0, sizeof(*v));
 	for (int i = 0; i < 2; i++) {
-		read_one(dbs[i], open ? open[i] : NULL, v, (enum pool_db_index)i);
+		read_one(dbs[i], open, v, (enum pool_db_index)i);
 		if (v->reachable[i] && (best < 0 || v->row[i].generation > v->row[best].generation))
 			best = i;
 	}
@@ -95,6 +101,52 @@ void pool_read(const struct topology *t, struct store *const open[2], struct poo
 		v->generation = v->row[best].generation;
 		v->use = pool_db_for_state(v->row[best].state);
 	}
+}
+
+/* Whether v shows database i as a stale primary: its own row designates it, a newer one not. */
+static bool stale(const struct pool_view *v, int i)
+{
+	const struct store_pool_state *r = &v->row[i];
+
+	return v->reachable[i] && v->from >= 0 && v->from != i && r->generation < v->generation &&
+	       pool_db_for_state(v->row[v->from].state) != (enum pool_db_index)i &&
+	       pool_db_for_state(r->state) == (enum pool_db_index)i &&
+	       (!r->fenced || r->fenced_generation < v->generation);
+}
+
+int pool_fence_stale(const struct topology *t, struct store *const open[2], struct pool_view *v,
+                     const char *by)
+{
+	const struct topo_db *dbs[2] = {&t->primary, &t->backup};
+	int n = 0;
+
+	for (int i = 0; i < 2; i++) {
+		char err[512];
+		struct store *st;
+		int rc;
+
+		if (!stale(v, i))
+			continue;
+		st = open ? open[i] : pool_db_open(dbs[i]->url, err, sizeof err);
+		rc = st ? store_pool_fence(store_direct(st), v->generation, by) : STORE_EIO;
+		if (!open)
+			store_close(st);
+		if (rc == 0) {
+			log_warn("pool",
+			         "pool %s: the %s database was in use before generation %lld: "
+			         "fenced (read-only, its pchat sessions ended)",
+			         t->name, pool_db_name((enum pool_db_index)i),
+			         (long long)v->generation);
+			v->row[i].fenced = true;
+			v->row[i].fenced_generation = v->generation;
+			n++;
+		} else if (rc != STORE_EBUSY) {
+			log_error("pool", "pool %s: cannot fence the stale %s database: %s",
+			          t->name, pool_db_name((enum pool_db_index)i),
+			          st ? store_strerror(rc) : err);
+		}
+	}
+	return n;
 }
 
 void pool_view_free(struct pool_view *v)

@@ -11,11 +11,14 @@
  *    with the data-center rule;
  *  - in pchatd, a pool member: a heartbeat and a read of the control row
  *    every second as store jobs (never blocking the loop), telling the
- *    server when it becomes active or idle.
+ *    server when it becomes active or idle; and a watch of both databases
+ *    (a thread of its own) that fences a stale primary and tells the
+ *    server when the pool moved to the other database;
+ *  - the fence of a stale primary (pool_fence_stale).
  *
  * Deliberately not here: the file format (topology.h), SQL (store.h),
- * refusing clients (the IRC layer, told through a callback), failover and
- * fencing (issue 6).
+ * refusing clients (the IRC layer, told through a callback), promoting
+ * databases and shipping logs (src/ctl, src/ha).
  */
 #ifndef PCHAT_POOL_POOL_H
 #define PCHAT_POOL_POOL_H
@@ -66,11 +69,22 @@ struct store *pool_db_open(const char *url, char *err, size_t errlen);
 /*
  * Read the control row of both databases and decide the database in use:
  * the one the highest generation designates (the primary when none is
- * reachable). A database already open may be passed in open[i] (NULL
- * otherwise): it is used and left open. Free v with pool_view_free().
+ * reachable). With open NULL each database is opened and closed here;
+ * with open given, open[i] is used and left open, and a NULL open[i] is
+ * unreachable (the caller tried). Free v with pool_view_free().
  */
 void pool_read(const struct topology *t, struct store *const open[2], struct pool_view *v);
 void pool_view_free(struct pool_view *v);
+
+/*
+ * The fence (docs/architecture.md): every database v shows as a stale
+ * primary — reachable, its own row designating itself, behind the
+ * generation in force which designates the other — is fenced
+ * (store_pool_fence, by names who) and v updated. open as for pool_read.
+ * Returns how many were fenced now; failures are logged.
+ */
+int pool_fence_stale(const struct topology *t, struct store *const open[2], struct pool_view *v,
+                     const char *by);
 
 /*
  * Whether server (of topology t, using database db) may accept new
@@ -107,22 +121,30 @@ struct pool_member;
 struct pool_member_ops {
 	int (*clients)(void *arg);                                  /* connections now */
 	void (*status)(bool active, const char *reason, void *arg); /* reason NULL when active */
+	/* the pool now uses database use (generation): restart onto it (once) */
+	void (*moved)(enum pool_db_index use, int64_t generation, void *arg);
 };
+
+#define POOL_WATCH_MS 2000 /* the watch reads both databases this often */
 
 /*
  * Start heartbeats and control-row reads on store st (its jobs; st must
- * have a mailbox on base) for server of topology t (copied) using database
+ * have mailbox mb on base) for server of topology t (copied) using database
  * db, starting from the row initial (copied; decided at once, so the
  * server's first status is known before it serves). ops->status is called
- * now and on every change. Free with pool_member_free() after
- * store_close(st) (completions still reach the member until then).
+ * now and on every change. The watch thread starts too (completions through
+ * mb). unconfirmed: the other database could not be read at start and
+ * [pool] unconfirmed = fail-closed: idle until the watch reads it. Free
+ * with pool_member_free() after store_close(st) (completions still reach
+ * the member until then).
  */
-struct pool_member *pool_member_start(struct event_base *base, struct store *st,
+struct pool_member *pool_member_start(struct event_base *base, struct mailbox *mb, struct store *st,
                                       const struct topology *t, const char *server,
                                       enum pool_db_index db, const struct store_pool_state *initial,
-                                      const struct pool_member_ops *ops, void *arg);
+                                      bool unconfirmed, const struct pool_member_ops *ops,
+                                      void *arg);
 
-/* Stop the timer (no new jobs); the member stays valid for completions. */
+/* Stop the timer and the watch (no new jobs); the member stays valid for completions. */
 void pool_member_stop(struct pool_member *m);
 
 /* Free (NULL is fine). */

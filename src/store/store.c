@@ -460,7 +460,8 @@ struct store *store_open(const struct store_options *opt, char *err, size_t errl
 	return st;
 
 out_close:
-	log_error("store", "%s", err);
+	if (!opt->quiet)
+		log_error("store", "%s", err);
 	store_close(st);
 	return NULL;
 }

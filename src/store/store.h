@@ -63,6 +63,7 @@ struct store_options {
 	int max_batch;      /* write jobs per transaction (default 4096) */
 	bool create;        /* create the database if missing */
 	struct mailbox *mb; /* completions go here; NULL for sync-only use */
+	bool quiet;         /* a failure to open is not logged (the caller reports it) */
 };
 
 /* An account as stored. Strings are owned by the struct (store_account_free). */

@@ -364,10 +364,25 @@ def write_topology(path, servers, primary_url, backup_url, name="chat", primary_
     return path
 
 
-def make_pool_server(make_server, topology, name, start=True, auth=None):
-    """A Server that is pool member `name` of `topology` (no [database] url of its own)."""
-    s = make_server(start=False, auth=auth,
-                    extra="[pool]\ntopology = %s\nserver = %s" % (topology, name))
+def guest_registers(server, timeout=5.0):
+    """A guest's NICK/USER on a new connection: "001", or the text of the ERROR line."""
+    c = server.connect(name="newcomer")
+    c.send("NICK " + unique_name("g"))
+    c.send("USER g 0 * :g")
+    m = c.expect(lambda m: m.command in ("ERROR", "001"), timeout=timeout)
+    c.close()
+    return "001" if m.command == "001" else m.last
+
+
+def make_pool_server(make_server, topology, name, start=True, auth=None, unconfirmed="serve"):
+    """A Server that is pool member `name` of `topology` (no [database] url of its own).
+    Tests not about partitions serve without reading the backup database (most
+    topologies here name an unreachable one); unconfirmed=None keeps the default
+    (fail-closed)."""
+    extra = "[pool]\ntopology = %s\nserver = %s" % (topology, name)
+    if unconfirmed:
+        extra += "\nunconfirmed = " + unconfirmed
+    s = make_server(start=False, auth=auth, extra=extra)
     if s.db_url:
         with open(s.config) as f:
             text = f.read()
