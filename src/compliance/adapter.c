@@ -31,6 +31,7 @@
 
 #include <jansson.h>
 
+#include "common/log.h"
 #include "common/map.h"
 #include "common/str.h"
 #include "common/timeutil.h"
@@ -59,6 +60,7 @@ struct comp_job {
 	int renamed;                /* files of this claim put in place by this run */
 	char last[512];             /* the last file put in place */
 	struct comp_result *r;      /* where the error goes */
+	const char *own_dir;        /* this adapter's output directory */
 };
 
 /* --- buffered output and text --------------------------------------------- */
@@ -562,6 +564,28 @@ static void free_events(struct store_cevent *ev, size_t n)
 	free(ev);
 }
 
+/*
+ * A resumed claim is written again where its dead adapter wrote (same
+ * names, same bytes). When that directory does not exist here — the adapter
+ * died with its data center, and this one runs in the other after a
+ * failover — the range goes to this adapter's directory instead, under the
+ * same names: nothing of it was purged, so it is exported exactly once
+ * from the surviving database (docs/compliance.md).
+ */
+static void adopt_claim_dir(struct comp_job *jb)
+{
+	struct stat st;
+
+	if (!jb->cl.resumed || strcmp(jb->p.dir, jb->own_dir) == 0 ||
+	    (stat(jb->p.dir, &st) == 0 && S_ISDIR(st.st_mode)))
+		return;
+	log_warn("compliance",
+	         "events %" PRId64 "-%" PRId64 " were claimed by an adapter writing to %s, "
+	         "which does not exist here (a failover?): exporting them to %s",
+	         jb->cl.lo, jb->cl.hi, jb->p.dir, jb->own_dir);
+	str_copy(jb->p.dir, jb->own_dir, sizeof(jb->p.dir));
+}
+
 /* Fetch, write and purge one claimed range; on error note it in the store. */
 static int export_claim(struct comp_job *jb)
 {
@@ -576,6 +600,7 @@ static int export_claim(struct comp_job *jb)
 		          jb->cl.lo, jb->cl.hi);
 		goto out_failed;
 	}
+	adopt_claim_dir(jb);
 	jb->o = (struct comp_options){.output_dir = jb->p.dir,
 	                              .format = jb->p.format,
 	                              .one_room_per_file = jb->p.one_room_per_file,
@@ -647,7 +672,8 @@ int comp_run(struct store_conn *c, const struct comp_options *o, struct comp_res
 	}
 	remove_stale(o->output_dir, 2 * lease);
 	for (;;) {
-		*jb = (struct comp_job){.c = c, .lease_ms = lease, .r = r};
+		*jb =
+		    (struct comp_job){.c = c, .lease_ms = lease, .r = r, .own_dir = o->output_dir};
 		rc = store_comp_claim(c, owner, params, max, lease, &jb->cl);
 		jb->renewed_ms = time_mono_ms();
 		if (rc == STORE_ENOTFOUND) {

@@ -671,6 +671,41 @@ static void test_run_resumed_claim(void **state)
 	assert_int_equal(queued(fx), 0);
 }
 
+/*
+ * After a failover: the dead adapter's directory is not here. The range is
+ * exported once, to this adapter's directory, under the same name.
+ */
+static void test_run_resumed_claim_dir_gone(void **state)
+{
+	struct fx *fx = *state;
+	struct comp_options o = run_opts(fx, COMP_FORMAT_XML);
+	struct comp_result r;
+	struct store_comp_claim cl;
+	char params[STORE_CLAIM_PARAMS_MAX], path[600];
+
+	add_events(fx);
+	snprintf(params, sizeof(params),
+	         "{\"dir\":\"%s/lost-data-center\",\"format\":\"xml\",\"one_room_per_file\":"
+	         "false,\"add_room_details\":false,\"add_user_details\":false,"
+	         "\"uri_host\":\"chat.example.com\"}",
+	         fx->out);
+	assert_int_equal(store_comp_claim(fx->c, "dead", params, 1000, 1, &cl), 0);
+	usleep(20000);
+	o.output_dir = tmpdir;
+	assert_int_equal(comp_run(fx->c, &o, &r), 0);
+	assert_int_equal(r.resumed, 1);
+	assert_int_equal(r.events, N_GOLDEN);
+	snprintf(path, sizeof(path), "%s/pchat-%020lld-%020lld.xml", tmpdir, (long long)cl.lo,
+	         (long long)cl.hi);
+	assert_string_equal(r.last_file, path);
+	assert_int_equal(xsd_validate(path), 0);
+	assert_int_equal(queued(fx), 0);
+	/* exactly once: nothing left to export, nothing written twice */
+	assert_int_equal(comp_run(fx->c, &o, &r), 0);
+	assert_int_equal(r.events, 0);
+	assert_int_equal(unlink(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest writers[] = {
@@ -686,9 +721,12 @@ int main(void)
 	    cmocka_unit_test(test_write_error),
 	};
 	const struct CMUnitTest runs[] = {
-	    cmocka_unit_test(test_run_exports_all),   cmocka_unit_test(test_run_one_room_per_file),
-	    cmocka_unit_test(test_run_missing_dir),   cmocka_unit_test(test_run_not_a_directory),
+	    cmocka_unit_test(test_run_exports_all),
+	    cmocka_unit_test(test_run_one_room_per_file),
+	    cmocka_unit_test(test_run_missing_dir),
+	    cmocka_unit_test(test_run_not_a_directory),
 	    cmocka_unit_test(test_run_resumed_claim),
+	    cmocka_unit_test(test_run_resumed_claim_dir_gone),
 	};
 	int fails =
 	    cmocka_run_group_tests_name("compliance writers", writers, setup_tmp, teardown_tmp);
