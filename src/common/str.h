@@ -41,4 +41,15 @@ int str_to_bool(const char *s, bool *out);
 int str_appendf(char *buf, size_t cap, size_t *len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/*
+ * Format a message into err (errlen bytes, may be 0) and return code: the
+ * one-line "fail with a reason" of functions that report through an err
+ * buffer.
+ */
+int str_errf(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Whether s[0..n) is made only of ASCII letters, digits, '.', '-' and '_'. */
+bool str_plain_name(const char *s, size_t n);
+
 #endif

@@ -196,8 +196,7 @@ int ctl_exit_for_store(int store_rc)
 	}
 }
 
-/* mkdir -p with mode 0700 for every directory created. 0 or -1 (errno). */
-static int mkdir_p(const char *dir)
+int ctl_mkdir_p(const char *dir)
 {
 	char buf[CONFIG_PATH_MAX];
 	size_t n = str_copy(buf, dir, sizeof buf);
@@ -226,7 +225,9 @@ int ctl_store(struct ctl *ctx)
 
 	if (ctx->st)
 		return CTL_EXIT_OK;
-	if (mkdir_p(ctx->cfg.data_dir) < 0)
+	if (ctl_pool_database(ctx) != CTL_EXIT_OK)
+		return CTL_EXIT_CONFIG;
+	if (ctl_mkdir_p(ctx->cfg.data_dir) < 0)
 		return ctl_fail(ctx, CTL_EXIT_SYSTEM,
 		                "cannot create the data directory %s: %s (check the path and its "
 		                "permissions, or pass --data-dir)",

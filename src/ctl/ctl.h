@@ -31,6 +31,7 @@ struct ctl {
 	const char *path[4];     /* words of the command being run ("user", "add") */
 	int depth;               /* words in path */
 	struct store *st;        /* opened by ctl_store(), closed by main */
+	const char *config_path; /* -c FILE, NULL when none (runbook.c passes it on) */
 	struct store_conn *conn; /* store_direct(st) */
 };
 
@@ -52,14 +53,23 @@ extern const struct ctl_cmd ctl_category_cmds[];
 extern const struct ctl_cmd ctl_addin_cmds[];
 extern const struct ctl_cmd ctl_compliance_cmds[];
 extern const struct ctl_cmd ctl_pool_cmds[];
+extern const struct ctl_cmd ctl_logship_cmds[];
 
 /*
  * With [pool] topology in the configuration and no database given: set
  * ctx->cfg.db_url to the database in use (the one the highest pool-state
  * generation designates; the primary when none can be read). pool.c.
- * CTL_EXIT_OK, or CTL_EXIT_CONFIG after printing why (a bad topology).
+ * Called by ctl_store (and commands that need the URL) only, so commands
+ * that open no chat database — logship, the runbook — never wait on a
+ * database of a lost data center. CTL_EXIT_OK, or CTL_EXIT_CONFIG after
+ * printing why (a bad topology).
  */
 int ctl_pool_database(struct ctl *ctx);
+
+/* pchatctl failover (failover.c): a leaf at the root of the tree. */
+extern const char ctl_failover_summary[];
+extern const char ctl_failover_usage[];
+int ctl_failover_run(struct ctl *ctx, int argc, char **argv);
 
 /* pchatctl migrate (migrate.c): a leaf at the root of the tree. */
 extern const char ctl_migrate_summary[];
@@ -92,6 +102,9 @@ int ctl_usage(const struct ctl *ctx, const char *fmt, ...) __attribute__((format
  * after printing why.
  */
 int ctl_store(struct ctl *ctx);
+
+/* mkdir -p with mode 0700 for every directory created. 0 or -1 (errno). */
+int ctl_mkdir_p(const char *dir);
 
 /* Exit code for a store error code (STORE_ENOTFOUND -> CTL_EXIT_NOTFOUND, ...). */
 int ctl_exit_for_store(int store_rc);

@@ -1,10 +1,13 @@
 /*
- * db.c — pchatctl db check|version.
+ * db.c — pchatctl db: check|version, and the table of every db command;
+ * the high-availability leaves (who, kill, recover, install-mirror,
+ * switchover, mirror-check, status) live in db_ha.c.
  *
- * Deliberately not here: backups, mirroring and log shipping (later
- * commands), and migrations, which store_open runs by itself.
+ * Deliberately not here: log shipping (logship), and migrations, which
+ * store_open runs by itself.
  */
 #include "ctl/ctl.h"
+#include "ctl/db_ha.h"
 
 #include "store/store.h"
 
@@ -57,6 +60,11 @@ static int db_version(struct ctl *ctx, int argc, char **argv)
 	return CTL_EXIT_OK;
 }
 
+#define DB_HA_OPTS                                                                                 \
+	"    --database primary|backup|URL  the database (primary and backup: from the\n"          \
+	"                       topology)\n"                                                       \
+	"    --topology FILE    the topology (default: [pool] topology of -c FILE)\n"
+
 const struct ctl_cmd ctl_db_cmds[] = {
     {"check", "check the integrity of the database",
      "\n"
@@ -75,5 +83,93 @@ const struct ctl_cmd ctl_db_cmds[] = {
      "EXAMPLES\n"
      "    pchatctl db version\n",
      db_version, NULL},
+    {"who", "list the sessions on a database",
+     " [--database primary|backup|URL] [--topology FILE]\n"
+     "DESCRIPTION\n"
+     "    Runbook step 4. The client sessions on the database (pg_stat_activity of\n"
+     "    its datname, this one excluded): pid, application_name (\"pchatd SERVER\",\n"
+     "    \"pchatd SERVER bus\", \"pchatctl\"), client address, state, since. Without\n"
+     "    --database: the database in use.\n\n"
+     "OPTIONS\n" DB_HA_OPTS "\n"
+     "EXAMPLES\n"
+     "    pchatctl -c pchat.ini db who --database backup\n",
+     ctl_db_who, NULL},
+    {"kill", "end one session, or every session, of a database",
+     " PID|--all [--database primary|backup|URL] [--topology FILE]\n"
+     "DESCRIPTION\n"
+     "    Runbook step 4. pg_terminate_backend of session PID, or with --all of\n"
+     "    every session of the database except this one; says how many. pchatd\n"
+     "    reconnects by itself. Exit status 8 when PID is not a session there.\n\n"
+     "OPTIONS\n" DB_HA_OPTS "    --all              every session\n\n"
+     "EXAMPLES\n"
+     "    pchatctl -c pchat.ini db kill --all --database backup\n",
+     ctl_db_kill, NULL},
+    {"recover", "promote the backup to a writable primary",
+     " [--database backup|primary|URL] [--topology FILE]\n"
+     "DESCRIPTION\n"
+     "    Runbook step 4. The database (default: backup) must be in recovery;\n"
+     "    when it is already writable this says so and exits 0. Otherwise\n"
+     "    pg_promote(true, 60), a write check, and the recovery point: the last\n"
+     "    replayed transaction's time, and the newest message now in it (id,\n"
+     "    msgid, time). Next: pchatctl pool state failed-over.\n\n"
+     "OPTIONS\n" DB_HA_OPTS "\n"
+     "EXAMPLES\n"
+     "    pchatctl -c pchat.ini db recover\n",
+     ctl_db_recover, NULL},
+    {"install-mirror", "build the synchronous mirror of a database",
+     " --database primary|backup|URL --mirror URL --data-dir DIR [--start]\n"
+     "    [--port-from-url] [--timeout SEC] [--topology FILE]\n"
+     "DESCRIPTION\n"
+     "    Lync's database mirror (runbook step 6 for the new primary). Creates the\n"
+     "    physical replication slot pchat_mirror, runs pg_basebackup -X stream -S\n"
+     "    pchat_mirror -R into DIR as the owner of DIR's parent directory; with\n"
+     "    --start starts it (pg_ctl, 127.0.0.1 and the port of --mirror, socket\n"
+     "    and log in DIR), sets synchronous_standby_names = 'pchat_mirror' and\n"
+     "    waits until it is in sync. Records mirror and mirror_data_dir in the\n"
+     "    topology (atomically, every other line kept). Refused (exit 8) when DIR\n"
+     "    is not empty, the slot is in use, or the database is in recovery.\n\n"
+     "OPTIONS\n" DB_HA_OPTS "    --mirror URL       where the mirror listens (one host)\n"
+     "    --data-dir DIR     the mirror's PGDATA (missing or empty)\n"
+     "    --start            start it and wait for sync (default 30 s, --timeout)\n"
+     "    --port-from-url    write the URL's port into its postgresql.auto.conf\n\n"
+     "EXAMPLES\n"
+     "    pchatctl -c pchat.ini db install-mirror --database primary \\\n"
+     "        --mirror postgresql://pchat@10.0.0.2:5433/pchat --data-dir /srv/pg/mirror --start\n",
+     ctl_db_install_mirror, NULL},
+    {"switchover", "swap a primary and its mirror with zero loss",
+     " [--database primary|backup] [--timeout SEC] [--topology FILE]\n"
+     "DESCRIPTION\n"
+     "    Lync's Invoke-CsDatabaseFailover: planned, nothing lost. Checks the\n"
+     "    mirror is streaming and in sync, CHECKPOINT, stops the primary (pg_ctl\n"
+     "    stop -m fast), verifies the mirror received its shutdown checkpoint\n"
+     "    (else starts the primary again and stops), promotes the mirror, makes\n"
+     "    the old primary its mirror (standby.signal, primary_conninfo, slot;\n"
+     "    pg_rewind only if needed), waits for sync, and swaps url/mirror and the\n"
+     "    data directories in the topology (a multi-host url is kept). Servers\n"
+     "    follow when their url is multi-host with target_session_attrs=read-write.\n\n"
+     "OPTIONS\n" DB_HA_OPTS "    --timeout SEC      wait for each state (default 30)\n",
+     ctl_db_switchover, NULL},
+    {"mirror-check", "act on a lost mirror (mirror_lost = block|degrade)",
+     " [--database primary|backup] [--watch [--interval SEC]] [--after SEC]\n"
+     "    [--state FILE] [--topology FILE]\n"
+     "DESCRIPTION\n"
+     "    When the mirror has not been connected for more than mirror_lost_after\n"
+     "    (default 10 s; --after): block leaves synchronous_standby_names (writes\n"
+     "    wait; says so); degrade sets it to '' (asynchronous) and logs an ALERT.\n"
+     "    When the mirror is back and caught up, synchronous mode is restored and\n"
+     "    logged. The time it went missing is kept in TOPOLOGY.WHICH-mirror.json\n"
+     "    (--state), so runs from cron measure it too; --watch runs every\n"
+     "    --interval seconds (default 2) until interrupted.\n\n"
+     "OPTIONS\n" DB_HA_OPTS,
+     ctl_db_mirror_check, NULL},
+    {"status", "primary and backup: role, mirror, sync state, alerts",
+     " [--topology FILE]\n"
+     "DESCRIPTION\n"
+     "    For the primary and the backup: reachable, in recovery or writable, the\n"
+     "    mirror (connected, sync_state, lag in bytes), synchronous_standby_names,\n"
+     "    mirror_lost, and the alerts (mirror lost, writes waiting, degraded).\n\n"
+     "EXAMPLES\n"
+     "    pchatctl --json db status --topology /etc/pchat/topology.ini\n",
+     ctl_db_status, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };

@@ -21,7 +21,10 @@
 	X(SYSTEM, 7, "a system error (data directory, standard input, output directory)")          \
 	X(INUSE, 8,                                                                                \
 	  "still in use: a category with rooms, an add-in attached to a room; migrate: pchatd "    \
-	  "has the source open")
+	  "has the source open")                                                                   \
+	X(ALERT, 9,                                                                                \
+	  "logship: an alert holds, a gap or a corrupt file stopped the step, or the standby "     \
+	  "did not catch up in time")
 
 enum ctl_exit {
 #define CTL_EXIT_ENUM(name, value, text) CTL_EXIT_##name = value,

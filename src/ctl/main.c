@@ -59,10 +59,13 @@ static const struct ctl_cmd root_cmds[] = {
      "    administer content: remove or replace messages by room, author, date\n"
      "    range and text.\n",
      NULL, ctl_message_cmds},
-    {"db", "check and inspect the database",
+    {"db", "the database: integrity, version, sessions, promotion, mirror",
      "\n"
      "DESCRIPTION\n"
-     "    Integrity check and schema version of the chat database.\n",
+     "    Integrity check and schema version of the chat database; for a pool on\n"
+     "    PostgreSQL the runbook's database commands (who, kill, recover), the\n"
+     "    synchronous mirror (install-mirror, switchover, mirror-check) and the\n"
+     "    status of both databases. See docs/operations.md.\n",
      NULL, ctl_db_cmds},
     {"compliance", "export and inspect the compliance queue",
      "\n"
@@ -78,7 +81,17 @@ static const struct ctl_cmd root_cmds[] = {
      "    file ([pool] topology, or --topology FILE on each pool command). See\n"
      "    docs/deployment.md.\n",
      NULL, ctl_pool_cmds},
+    {"logship", "log shipping to the second data center (WAL archive, copy, restore)",
+     "\n"
+     "DESCRIPTION\n"
+     "    PostgreSQL's WAL archive as Lync's log shipping: the primary archives to\n"
+     "    [logship] share, the copy job copies to copy_destination, the backup\n"
+     "    standby restores from there; every file checked by SHA-256. status is\n"
+     "    the monitor; remove-secondary, copy --all and restore --all are the\n"
+     "    first steps of the failover runbook. See docs/operations.md.\n",
+     NULL, ctl_logship_cmds},
     {"migrate", ctl_migrate_summary, ctl_migrate_usage, ctl_migrate_run, NULL},
+    {"failover", ctl_failover_summary, ctl_failover_usage, ctl_failover_run, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -167,7 +180,7 @@ static int build_config(struct ctl *ctx, const struct globals *g)
 	                       sizeof ctx->cfg.db_url)
 		return ctl_fail(ctx, CTL_EXIT_INVALID, "--database: URL too long");
 	config_finish(&ctx->cfg);
-	return ctl_pool_database(ctx);
+	return CTL_EXIT_OK; /* the pool's database in use is found when a command opens it */
 }
 
 int main(int argc, char **argv)
@@ -190,6 +203,7 @@ int main(int argc, char **argv)
 		rc = g.help ? CTL_EXIT_OK : ctl_usage(&ctx, "a command is missing");
 		goto out;
 	}
+	ctx.config_path = g.config;
 	rc = build_config(&ctx, &g);
 	if (rc != CTL_EXIT_OK)
 		goto out;

@@ -3,14 +3,17 @@
  * file and the line.
  *
  * Sections: [pool], [server NAME] (one per server), [database primary],
- * [database backup], [logship]. Lines are read through our own reader so
- * that a section is known even without keys and the handler knows its line
- * (as in core/config.c). The checks of the whole file run after the parse:
- * at least one server; both databases with a data center and a URL, in two
+ * [database backup] (datacenter, url, mirror; data_dir, mirror_data_dir,
+ * mirror_lost, mirror_lost_after for src/ha), [logship], [postgresql]
+ * (bindir). Lines are read through our own reader so that a section is
+ * known even without keys and the handler knows its line (as in
+ * core/config.c). The checks of the whole file run after the parse: at
+ * least one server; both databases with a data center and a URL, in two
  * different data centers; every server in one of those two data centers.
  *
  * Deliberately not here: connecting to the databases or deciding which one
- * is in use (pool.c), and the log-shipping jobs that use [logship] (src/dr/).
+ * is in use (pool.c), and the log-shipping jobs that use [logship]
+ * (pool/logship.c, ctl/logship.c).
  */
 #include "pool/topology.h"
 
@@ -30,6 +33,7 @@ struct topo_parse {
 	int line;           /* number of the line last read */
 	int pool_line;      /* line of [pool], 0 = none */
 	int logship_line;   /* line of [logship], 0 = none */
+	int pg_line;        /* line of [postgresql], 0 = none */
 	bool failed;        /* err holds the first error */
 	char *err;          /* caller's buffer */
 	size_t errlen;      /* its size */
@@ -64,14 +68,7 @@ bool topo_name_ok(const char *name)
 
 	if (n == 0 || n >= TOPO_NAME_MAX)
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '-' || c == '_'))
-			return false;
-	}
-	return true;
+	return str_plain_name(name, n);
 }
 
 const struct topo_server *topo_server(const struct topology *t, const char *name)
@@ -120,6 +117,28 @@ static int set_text(struct topo_parse *ps, const char *sec, const char *key, con
 	return -1;
 }
 
+/* The mirror-lost keys of a [database ...] section (src/ha). */
+static int set_mirror_lost(struct topo_parse *ps, const char *sec, struct topo_db *db,
+                           const char *key, const char *v)
+{
+	int64_t secs;
+
+	if (strcmp(key, "mirror_lost") == 0) {
+		if (strcmp(v, "block") == 0 || strcmp(v, "degrade") == 0) {
+			db->mirror_lost = v[0] == 'b' ? TOPO_MIRROR_BLOCK : TOPO_MIRROR_DEGRADE;
+			return 0;
+		}
+		topo_fail(ps, ps->line, "[%s] mirror_lost: expected block or degrade", sec);
+		return -1;
+	}
+	if (config_parse_duration(v, 1, 86400, &secs) == 0) {
+		db->mirror_lost_after = (int)secs;
+		return 0;
+	}
+	topo_fail(ps, ps->line, "[%s] %s: expected a duration from 1s to 1d (10s, 2m)", sec, key);
+	return -1;
+}
+
 static int set_database(struct topo_parse *ps, const char *sec, struct topo_db *db, const char *key,
                         const char *v)
 {
@@ -129,7 +148,16 @@ static int set_database(struct topo_parse *ps, const char *sec, struct topo_db *
 		return set_text(ps, sec, key, v, db->url);
 	if (strcmp(key, "mirror") == 0)
 		return set_text(ps, sec, key, v, db->mirror);
-	topo_fail(ps, ps->line, "unknown key '%s' in [%s] (datacenter, url, mirror)", key, sec);
+	if (strcmp(key, "data_dir") == 0)
+		return set_text(ps, sec, key, v, db->data_dir);
+	if (strcmp(key, "mirror_data_dir") == 0)
+		return set_text(ps, sec, key, v, db->mirror_data_dir);
+	if (strcmp(key, "mirror_lost") == 0 || strcmp(key, "mirror_lost_after") == 0)
+		return set_mirror_lost(ps, sec, db, key, v);
+	topo_fail(ps, ps->line,
+	          "unknown key '%s' in [%s] (datacenter, url, mirror, data_dir, mirror_data_dir, "
+	          "mirror_lost, mirror_lost_after)",
+	          key, sec);
 	return -1;
 }
 
@@ -200,6 +228,12 @@ static int topo_handler(void *user, const char *section, const char *name, const
 		return set_database(ps, section, &t->backup, name, value) == 0;
 	if (strcmp(section, "logship") == 0)
 		return set_logship(ps, name, value) == 0;
+	if (strcmp(section, "postgresql") == 0) {
+		if (strcmp(name, "bindir") == 0)
+			return set_text(ps, section, name, value, t->pg_bindir) == 0;
+		topo_fail(ps, ps->line, "unknown key '%s' in [postgresql] (bindir)", name);
+		return 0;
+	}
 	topo_fail(ps, ps->line, "'%s' is outside any section", name);
 	return 0;
 }
@@ -263,10 +297,12 @@ static void section_line(struct topo_parse *ps, const char *line)
 		once(ps, &ps->t->backup.line, name);
 	else if (strcmp(name, "logship") == 0)
 		once(ps, &ps->logship_line, name);
+	else if (strcmp(name, "postgresql") == 0)
+		once(ps, &ps->pg_line, name);
 	else
 		topo_fail(ps, ps->line,
 		          "unknown section [%s] (pool, server NAME, database primary, database "
-		          "backup, logship)",
+		          "backup, logship, postgresql)",
 		          name);
 }
 
@@ -338,6 +374,9 @@ int topo_load(struct topology *t, const char *path, char *err, size_t errlen)
 	t->logship.backup_threshold = 5 * 60;
 	t->logship.restore_threshold = 15 * 60;
 	t->logship.retention = 7 * 86400;
+	str_copy(t->pg_bindir, TOPO_PG_BINDIR, sizeof t->pg_bindir);
+	t->primary.mirror_lost_after = 10;
+	t->backup.mirror_lost_after = 10;
 	if (errlen > 0)
 		err[0] = '\0';
 	ps.fp = fopen(path, "r");

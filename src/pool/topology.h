@@ -1,9 +1,10 @@
 /*
  * topology.h — the pool's topology file (SPEC §6), shared by every server
  * of a pool and by pchatctl: the pool's name, its servers with their data
- * center, the primary and backup databases (each with an optional mirror)
- * and the log-shipping paths and thresholds. docs/deployment.md has a
- * complete two-data-center example.
+ * center, the primary and backup databases (each with an optional mirror),
+ * the log-shipping paths and thresholds, and where PostgreSQL's programs
+ * are ([postgresql] bindir). docs/deployment.md has a complete
+ * two-data-center example.
  *
  * Reading only: what the pool does with it lives in pool.h.
  */
@@ -17,6 +18,7 @@
 
 #define TOPO_NAME_MAX    64  /* pool, server and data center names, bytes + NUL */
 #define TOPO_MAX_SERVERS 128 /* servers of a pool */
+#define TOPO_PG_BINDIR   "/usr/lib/postgresql/15/bin" /* [postgresql] bindir default */
 
 struct topo_server {
 	char name[TOPO_NAME_MAX];       /* server name ([server NAME]) */
@@ -24,11 +26,21 @@ struct topo_server {
 	int line;                       /* line of its section, for messages */
 };
 
+/* What a primary does while its synchronous mirror is lost (src/ha). */
+enum topo_mirror_lost {
+	TOPO_MIRROR_BLOCK = 0, /* keep synchronous_standby_names: writes wait */
+	TOPO_MIRROR_DEGRADE,   /* drop to asynchronous and alert */
+};
+
 struct topo_db {
 	char datacenter[TOPO_NAME_MAX]; /* where it runs */
 	char url[CONFIG_PATH_MAX];    /* postgresql://... (or a SQLite URL for one-server tests) */
 	char mirror[CONFIG_PATH_MAX]; /* its synchronous standby, "" = none */
-	int line;                     /* line of its section, 0 = section missing */
+	char data_dir[CONFIG_PATH_MAX];        /* its PGDATA on this host, "" = unknown */
+	char mirror_data_dir[CONFIG_PATH_MAX]; /* the mirror's PGDATA, "" = unknown */
+	enum topo_mirror_lost mirror_lost;     /* mirror_lost = block | degrade */
+	int mirror_lost_after;                 /* seconds without the mirror before acting */
+	int line;                              /* line of its section, 0 = section missing */
 };
 
 struct topo_logship {
@@ -48,6 +60,7 @@ struct topology {
 	struct topo_db primary;                       /* [database primary] */
 	struct topo_db backup;                        /* [database backup] */
 	struct topo_logship logship;                  /* [logship], defaults when absent */
+	char pg_bindir[CONFIG_PATH_MAX]; /* [postgresql] bindir: PostgreSQL's programs */
 };
 
 /*

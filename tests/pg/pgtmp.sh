@@ -14,6 +14,8 @@
 # owns DIR; otherwise as the calling user. Authentication is "trust" on
 # 127.0.0.1 only, for the role pchat (superuser of its own throw-away cluster).
 # wal_level=replica and wal_log_hints=on as a production cluster would have.
+# PGTMP_INITDB_ARGS adds initdb options (e.g. "--wal-segsize=1" for 1 MB WAL
+# segments in the log-shipping tests); unset, initdb runs as always.
 set -euo pipefail
 
 PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
@@ -48,7 +50,7 @@ start)
 	mkdir -p "$dir"
 	[ "$(id -u)" = 0 ] && chown postgres: "$dir"
 	as_owner "$PGBIN/initdb" -D "$dir/data" -A trust -U pchat -E UTF8 --locale=C.UTF-8 \
-		--no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
+		--no-sync ${PGTMP_INITDB_ARGS:-} >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
 	cat >>"$dir/data/postgresql.conf" <<CONF
 wal_level = replica
 wal_log_hints = on
