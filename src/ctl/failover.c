@@ -9,8 +9,12 @@
  *   4 sessions          db kill --all --database backup
  *   5 recover           db recover --database backup promote the backup
  *   6 state             pool state failed-over       generation + 1, fence
- *   7 mirror            db install-mirror ...        when the topology has one
- *   8 active            pool active set B-SERVERS    the servers of B serve
+ *   7 active            pool active set B-SERVERS    the servers of B serve
+ *   8 mirror            db install-mirror ...        when the topology has one
+ *
+ * Lync installs the mirror before the active servers; here clients are
+ * served first (the mirror takes seconds to build and copy) and the report
+ * shows the order.
  *
  * Each step is the command an operator would type, with its own checks; the
  * machine (runbook.c) runs them in order, resumes after an interruption and
@@ -152,8 +156,8 @@ static const struct runbook_step failover_steps[] = {
     {"sessions", "end the sessions on the backup database", step_sessions},
     {"recover", "promote the backup database to a writable primary", step_recover},
     {"state", "pool state failed-over (generation + 1; fences the old primary)", step_state},
-    {"mirror", "install the mirror of the new primary", step_mirror},
     {"active", "make the servers of the backup's data center active", step_active},
+    {"mirror", "install the mirror of the new primary (after clients are served)", step_mirror},
 };
 
 /* Fields of the steps' outputs the report ends with: the recovery point. */
@@ -248,9 +252,10 @@ const char ctl_failover_usage[] =
     "      5 db recover --database backup  promote the backup\n"
     "      6 pool state failed-over        generation + 1 in the promoted backup;\n"
     "                                      the old primary is fenced when reachable\n"
-    "      7 db install-mirror ...         when the topology gives the backup a\n"
-    "                                      mirror (mirror, mirror_data_dir)\n"
-    "      8 pool active set SERVERS       the servers of the backup's data center\n"
+    "      7 pool active set SERVERS       the servers of the backup's data center\n"
+    "      8 db install-mirror ...         when the topology gives the backup a\n"
+    "                                      mirror (mirror, mirror_data_dir); after\n"
+    "                                      the clients are served\n"
     "    Progress is kept in a state file (written atomically after every step):\n"
     "    run the command again after an interruption or a stop and it resumes at\n"
     "    the step it was in. The report gives each step's time, the total and the\n"
