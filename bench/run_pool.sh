@@ -139,14 +139,17 @@ url = $url
 datacenter = dc-b
 url = postgresql://pchat@127.0.0.1:1/none
 TOPO
+		# no backup database here: serve without reading it (a benchmark, not a partition)
 		write_pchatd_config_file "$TMP/a.conf" "$TMP/a-data" "$PORT_A" "
 [pool]
 topology = $TMP/topology-$run.ini
-server = a1"
+server = a1
+unconfirmed = serve"
 		write_pchatd_config_file "$TMP/b.conf" "$TMP/b-data" "$PORT_B" "
 [pool]
 topology = $TMP/topology-$run.ini
-server = b1" ;;
+server = b1
+unconfirmed = serve" ;;
 	esac
 	add_rooms "$TMP/a.conf" # for the pool: one server creates the schema first
 }

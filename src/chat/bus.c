@@ -104,10 +104,10 @@ void chat_bus_announce(struct chat *ch, json_t *ev)
 
 char *chat_bus_message_text(const char *server, const struct store_msg *sm, bool account)
 {
-	json_t *ev = json_pack("{s:s, s:s, s:b, s:s, s:s, s:I, s:I, s:s}", "t",
-	                       sm->room_id ? "m" : "p", "from", sm->sender, "acct", account, "k",
-	                       sm->kind, "id", sm->msgid, "ts", (json_int_t)sm->ts_ms, "seq",
-	                       (json_int_t)sm->seq, "x", sm->text ? sm->text : "");
+	/* no seq: the insert may not have answered yet (store_msg.defer) */
+	json_t *ev = json_pack("{s:s, s:s, s:b, s:s, s:s, s:I, s:s}", "t", sm->room_id ? "m" : "p",
+	                       "from", sm->sender, "acct", account, "k", sm->kind, "id", sm->msgid,
+	                       "ts", (json_int_t)sm->ts_ms, "x", sm->text ? sm->text : "");
 	if (!ev)
 		return NULL;
 	if (sm->room_id)
@@ -393,7 +393,6 @@ static void apply_message(struct chat *ch, json_t *ev, bool room)
 	m.kind = chat_kind_of(kind);
 	str_copy(m.msgid, id, sizeof(m.msgid));
 	m.ts_ms = json_integer_value(json_object_get(ev, "ts"));
-	m.seq = json_integer_value(json_object_get(ev, "seq"));
 	str_copy(m.from_name, from, sizeof(m.from_name));
 	m.from = chat_user_find(ch, from);
 	m.text = json_string_value(json_object_get(ev, "x"));

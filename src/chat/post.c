@@ -131,6 +131,7 @@ static struct post_op *post_op_new(struct chat *ch, struct chat_session *s, enum
 	str_copy(op->sm.kind, kind_names[kind], sizeof(op->sm.kind));
 	op->sm.text = xstrdup(text ? text : "");
 	op->sm.tags = client_tags && *client_tags ? xstrdup(client_tags) : NULL;
+	op->sm.defer = true; /* id and seq are read in post_done only */
 	s->user->last_active_ms = op->sm.ts_ms;
 	op->bus = chat_bus_on(ch) ? ch->p.pool_server : NULL;
 	op->account = s->user->account;

@@ -295,8 +295,8 @@ static void run_batch(struct store *st, struct store_job *batch)
 			return;
 		}
 		log_info("store",
-		         "write transaction aborted by a conflict with another writer: "
-		         "running it again (attempt %d)",
+		         "write transaction aborted (a conflict with another writer, or a "
+		         "statement sent ahead failed): running it again (attempt %d)",
 		         attempt + 1);
 		/* A random pause, longer each time, so that the two writers do not meet again. */
 		usleep((useconds_t)(attempt * 20000 + time_mono_ns() % 40000));

@@ -154,6 +154,15 @@ struct store_msg {
 	char *text;   /* body; owned */
 	char *tags;   /* client tags in IRC wire form (escaped), or NULL; owned */
 	int redacted; /* 0 as sent, 1 removed, 2 replaced (text is the replacement) */
+	/*
+	 * Inside a write job: the insert may be sent without waiting for its
+	 * result (PostgreSQL pipeline mode): id and seq are then set when the
+	 * job's transaction commits — read them in the completion, not in the
+	 * job — and a failure (a taken msgid, a room removed meanwhile) makes
+	 * the writer run the batch again without pipelining, which gives the
+	 * job its error. Ignored elsewhere (SQLite, outside a job).
+	 */
+	bool defer;
 };
 
 /* --- opening ----------------------------------------------------------- */

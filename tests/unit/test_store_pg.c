@@ -32,6 +32,7 @@
 #include <cmocka.h>
 
 #define N_MIGRATORS 6
+#define N_DEFER     200 /* deferred inserts per pass */
 
 struct tctx {
 	char db[32];        /* this test's database */
@@ -406,6 +407,99 @@ static void test_deadlocked_batches_run_again(void **state)
 	event_base_free(base);
 }
 
+/* A job posting one deferred message (store_msg.defer). */
+struct defer_job {
+	struct store_msg m; /* the message; id and seq read in the completion */
+	int64_t id_in_job;  /* m.id as the job saw it */
+	int rc;             /* the completion's rc */
+	int64_t id_done;    /* m.id in the completion */
+	int *n_done;        /* completions seen */
+};
+
+static int defer_fn(struct store_conn *c, void *arg)
+{
+	struct defer_job *j = arg;
+	int rc = store_msg_insert(c, &j->m);
+
+	j->id_in_job = j->m.id;
+	if (rc == 0)
+		rc = store_notify(c, j->m.msgid); /* sent with it, no answer awaited */
+	return rc;
+}
+
+static void defer_done(int rc, void *arg)
+{
+	struct defer_job *j = arg;
+
+	j->rc = rc;
+	j->id_done = j->m.id;
+	(*j->n_done)++;
+}
+
+/*
+ * Deferred inserts (pipeline mode): a batch of them commits at once, ids are
+ * known in the completions, in order; one taken msgid in the batch makes it
+ * run again without pipelining, so that only that job fails, with its error.
+ */
+static void test_deferred_inserts(void **state)
+{
+	struct tctx *t = *state;
+	struct event_base *base = event_base_new();
+	struct mailbox *mb = mailbox_new(base);
+	struct store_options opt = {.url = t->url, .create = true, .mb = mb};
+	struct store_room room = {0};
+	struct defer_job jobs[N_DEFER];
+	struct store *st;
+	char err[256];
+	int n_done = 0;
+	int64_t deadline = time_mono_ms() + 60000, n = 0;
+
+	st = store_open(&opt, err, sizeof(err));
+	assert_non_null(st);
+	str_copy(room.name, "pipelined", sizeof(room.name));
+	assert_int_equal(store_room_add(store_direct(st), &room), 0);
+	for (int pass = 0; pass < 2; pass++) {
+		n_done = 0;
+		for (int i = 0; i < N_DEFER; i++) {
+			struct store_msg *m = &jobs[i].m;
+
+			memset(&jobs[i], 0, sizeof(jobs[i]));
+			m->room_id = room.id;
+			m->ts_ms = time_now_ms();
+			id_new(m->ts_ms, m->msgid);
+			if (pass == 1 && i == N_DEFER / 2)
+				str_copy(m->msgid, jobs[0].m.msgid, sizeof(m->msgid)); /* taken */
+			str_copy(m->sender, "x", sizeof(m->sender));
+			str_copy(m->kind, "PRIVMSG", sizeof(m->kind));
+			m->text = "sent ahead";
+			m->defer = true;
+			jobs[i].n_done = &n_done;
+			store_submit_write_atomic(st, defer_fn, defer_done, &jobs[i]);
+		}
+		while (n_done < N_DEFER && time_mono_ms() < deadline)
+			event_base_loop(base, EVLOOP_ONCE);
+		assert_int_equal(n_done, N_DEFER);
+		for (int i = 0; i < N_DEFER; i++) {
+			bool dup = pass == 1 && i == N_DEFER / 2;
+
+			assert_int_equal(jobs[i].rc, dup ? STORE_EEXIST : 0);
+			if (dup)
+				continue;
+			assert_true(jobs[i].id_done > 0);
+			assert_int_equal(jobs[i].m.seq, jobs[i].id_done);
+			if (i > 0 && !(pass == 1 && i - 1 == N_DEFER / 2))
+				assert_true(jobs[i].id_done > jobs[i - 1].id_done);
+		}
+	}
+	assert_true(jobs[1].id_in_job == 0 || jobs[1].id_in_job == jobs[1].id_done);
+	assert_int_equal(store_msg_count(store_direct(st), room.id, &n), 0);
+	assert_int_equal(n, 2 * N_DEFER - 1);
+	store_room_free(&room);
+	store_close(st);
+	mailbox_free(mb);
+	event_base_free(base);
+}
+
 /* The fence: the row says so, new sessions cannot write, pchat sessions were ended. */
 static void test_fence(void **state)
 {
@@ -463,6 +557,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_tx_not_committed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deadlocked_batches_run_again, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_deferred_inserts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fence, setup, teardown),
 	};
 

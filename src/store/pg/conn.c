@@ -132,6 +132,8 @@ static void drop_session(struct pg_conn *pc)
 	if (pc->db)
 		PQfinish(pc->db);
 	pc->db = NULL;
+	pc->pipelining = false; /* what was sent is lost with the transaction */
+	pc->n_pend = 0;
 	map_clear(&pc->prepared); /* frees the table too: start a new one */
 	map_init(&pc->prepared);
 }
@@ -201,6 +203,7 @@ void pg_close_conn(struct store_conn *c)
 	drop_session(pc);
 	map_clear(&pc->prepared);
 	free(pc->conninfo);
+	free(pc->pend);
 	free(pc);
 }
 
@@ -263,6 +266,73 @@ static int map_failure(struct pg_conn *pc, const PGresult *r, const char *what)
 	return STORE_EIO;
 }
 
+/* --- pipeline mode (pg_defer) ----------------------------------------------- */
+
+/*
+ * Deferred statements in flight at most: in blocking mode the results not
+ * yet read must fit the server's socket buffer, or both sides would wait on
+ * each other (libpq's pipeline mode, "Interleaving Result Processing").
+ */
+#define PG_PIPELINE_MAX 256
+
+/* Read the results of the deferred statement i (until libpq's NULL); rc as pipeline_sync. */
+static int read_deferred(struct pg_conn *pc, size_t i, int rc)
+{
+	PGresult *r;
+
+	while (pc->db && (r = PQgetResult(pc->db)) != NULL) {
+		ExecStatusType s = PQresultStatus(r);
+
+		if ((s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) && rc == 0 && pc->pend[i].done)
+			pc->pend[i].done(r, pc->pend[i].arg);
+		else if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK &&
+		         s != PGRES_PIPELINE_ABORTED && rc == 0)
+			rc = map_failure(pc, r, pc->pend[i].what); /* may drop the session */
+		PQclear(r);
+	}
+	return rc;
+}
+
+/*
+ * A sync point: read every deferred result in order and leave pipeline
+ * mode. 0, STORE_EIO (session lost), or STORE_EBUSY: the transaction failed
+ * and the writer runs the batch again (without pipelining but for a
+ * deadlock, so that a failing job gets its own result).
+ */
+static int pipeline_sync(struct pg_conn *pc)
+{
+	int rc = 0;
+	PGresult *r;
+
+	if (!pc->pipelining)
+		return 0;
+	if (PQpipelineSync(pc->db) != 1)
+		rc = map_failure(pc, NULL, "pipeline");
+	for (size_t i = 0; i < pc->n_pend && pc->db; i++)
+		rc = read_deferred(pc, i, rc);
+	while (pc->db && (r = PQgetResult(pc->db)) != NULL) /* the sync's own result */
+		PQclear(r);
+	if (pc->db)
+		PQexitPipelineMode(pc->db);
+	pc->pipelining = false;
+	pc->n_pend = 0;
+	if (rc == 0 || rc == STORE_EIO)
+		return rc;
+	if (rc != STORE_EBUSY)
+		pc->no_pipeline = true;
+	return STORE_EBUSY;
+}
+
+/* Leave pipeline mode discarding what was sent (a rollback follows). */
+static void pipeline_discard(struct pg_conn *pc)
+{
+	void (*none)(const PGresult *, void *) = NULL;
+
+	for (size_t i = 0; i < pc->n_pend; i++)
+		pc->pend[i].done = none;
+	pipeline_sync(pc);
+}
+
 /* r if it succeeded, else NULL with *rc set (r cleared). */
 static PGresult *checked(struct pg_conn *pc, PGresult *r, int *rc, const char *what)
 {
@@ -282,6 +352,8 @@ PGresult *pg_run(struct pg_conn *pc, const struct pg_stmt *st, const char *const
 {
 	PGresult *r;
 
+	if (pc->pipelining && (*rc = pipeline_sync(pc)) != 0)
+		return NULL; /* this statement waits for its result: a sync point */
 	if (!pc->db && (pc->in_tx || pg_ensure(pc) != 0)) {
 		*rc = STORE_EIO; /* lost in this transaction (logged when found), or still down */
 		return NULL;
@@ -302,6 +374,8 @@ PGresult *pg_run_sql(struct pg_conn *pc, const char *sql, const char *const *par
 {
 	PGresult *r;
 
+	if (pc->pipelining && (*rc = pipeline_sync(pc)) != 0)
+		return NULL;
 	if (!pc->db && (pc->in_tx || pg_ensure(pc) != 0)) {
 		*rc = STORE_EIO;
 		return NULL;
@@ -312,6 +386,53 @@ PGresult *pg_run_sql(struct pg_conn *pc, const char *sql, const char *const *par
 	else
 		r = PQexecParams(pc->db, sql, n, NULL, params, NULL, NULL, 0);
 	return checked(pc, r, rc, what);
+}
+
+bool pg_can_defer(const struct pg_conn *pc)
+{
+	return pc->in_tx && !pc->readonly && !pc->no_pipeline && pc->db;
+}
+
+int pg_defer(struct pg_conn *pc, const struct pg_stmt *st, const char *const *params,
+             void (*done)(const PGresult *r, void *arg), void *arg, const char *what)
+{
+	int rc = 0;
+	PGresult *r;
+
+	if (!pg_can_defer(pc)) {
+		r = pg_run(pc, st, params, &rc, what);
+		if (r && done)
+			done(r, arg);
+		PQclear(r);
+		return rc;
+	}
+	if (!map_get(&pc->prepared, st->name)) { /* prepared outside pipeline mode */
+		if ((rc = pipeline_sync(pc)) != 0)
+			return rc;
+		if (!(r = checked(pc, PQprepare(pc->db, st->name, st->sql, st->n_params, NULL), &rc,
+		                  what)))
+			return rc;
+		PQclear(r);
+		map_put(&pc->prepared, st->name, (void *)st);
+	}
+	if (pc->n_pend == PG_PIPELINE_MAX && (rc = pipeline_sync(pc)) != 0)
+		return rc;
+	if (!pc->pipelining) {
+		if (PQenterPipelineMode(pc->db) != 1)
+			return map_failure(pc, NULL, what);
+		pc->pipelining = true;
+	}
+	if (PQsendQueryPrepared(pc->db, st->name, st->n_params, params, NULL, NULL, 0) != 1) {
+		rc = map_failure(pc, NULL, what);
+		pipeline_discard(pc);
+		return rc ? rc : STORE_EIO;
+	}
+	if (pc->n_pend == pc->cap_pend) {
+		pc->cap_pend = pc->cap_pend ? 2 * pc->cap_pend : 64;
+		pc->pend = xrealloc(pc->pend, pc->cap_pend * sizeof(*pc->pend));
+	}
+	pc->pend[pc->n_pend++] = (struct pg_deferred){done, arg, what};
+	return 0;
 }
 
 int pg_exec(struct pg_conn *pc, const struct pg_stmt *st, const char *const *params,
@@ -409,6 +530,10 @@ int pg_commit(struct store_conn *c)
 	struct pg_conn *pc = pg_of(c);
 	int rc;
 
+	if (pc->pipelining && (rc = pipeline_sync(pc)) != 0) {
+		pg_rollback(c);
+		return rc;
+	}
 	if (!pc->db) {
 		pc->in_tx = 0;
 		return STORE_EIO;
@@ -429,6 +554,8 @@ int pg_commit(struct store_conn *c)
 	}
 	rc = simple(pc, "COMMIT", "commit");
 	pc->in_tx = 0;
+	if (rc == 0)
+		pc->no_pipeline = false; /* a batch went through: pipeline the next one again */
 	return rc;
 }
 
@@ -436,6 +563,8 @@ int pg_rollback(struct store_conn *c)
 {
 	struct pg_conn *pc = pg_of(c);
 
+	if (pc->pipelining)
+		pipeline_discard(pc);
 	if (pc->db && PQtransactionStatus(pc->db) != PQTRANS_IDLE)
 		simple(pc, "ROLLBACK", "rollback"); /* a failure means the session is gone */
 	pc->in_tx = 0;

@@ -297,6 +297,27 @@ static char *ids_array(const int64_t *ids, size_t n)
 
 /* --- insert, latest, count -------------------------------------------------- */
 
+/*
+ * The same insert sent without waiting (store_msg.defer): no checks that
+ * answer, so that a taken msgid or a missing room fails the statement
+ * (unique or foreign key violation) and the batch runs again without
+ * pipelining, where st_insert_room answers them.
+ */
+static const struct pg_stmt st_insert_room_deferred = {
+    "history_insert_room_deferred",
+    "INSERT INTO messages (id, room_id, seq, msgid, ts_ms, sender, kind, text, tags) "
+    "SELECT n.id, $1, n.id, $2, $3, $4, $5, $6, $7 FROM "
+    "(SELECT nextval('messages_id_seq'::regclass) AS id) AS n RETURNING id",
+    7};
+
+/* The deferred insert's result: the message's id and seq. */
+static void room_inserted(const PGresult *r, void *arg)
+{
+	struct store_msg *m = arg;
+
+	m->id = m->seq = pg_get_i64(r, 0, 0);
+}
+
 /* A room message: one statement (seq = id, st_insert_room). */
 static int insert_room(struct pg_conn *pc, struct store_msg *m)
 {
@@ -305,9 +326,14 @@ static int insert_room(struct pg_conn *pc, struct store_msg *m)
 	    pg_i64(b_room, m->room_id), m->msgid, pg_i64(b_ts, m->ts_ms), m->sender, m->kind,
 	    m->text ? m->text : "",     m->tags};
 	int rc = 0;
-	PGresult *r = pg_run(pc, &st_insert_room, p, &rc, "storing a message");
+	PGresult *r;
 	int64_t id;
 
+	/* deferred only when it really is: run at once, the checks must answer */
+	if (m->defer && pg_can_defer(pc))
+		return pg_defer(pc, &st_insert_room_deferred, p, room_inserted, m,
+		                "storing a message");
+	r = pg_run(pc, &st_insert_room, p, &rc, "storing a message");
 	if (!r)
 		return rc;
 	id = pg_get_i64(r, 0, 0);

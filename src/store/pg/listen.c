@@ -101,7 +101,9 @@ int pg_bus_notify(struct store_conn *c, const char *payload, bool large)
 	/* Outside a transaction it would be sent at once, even for a write that fails. */
 	if (!pc->in_tx)
 		return STORE_EINVAL;
-	return pg_exec(pc, large ? &bus_notify_large_stmt : &bus_notify_stmt, params, "notify");
+	/* nothing to read back: sent with the batch's other statements (pg_defer) */
+	return pg_defer(pc, large ? &bus_notify_large_stmt : &bus_notify_stmt, params, NULL, NULL,
+	                "notify");
 }
 
 int pg_bus_notify_fetch(struct store_conn *c, int64_t id, char **payload)

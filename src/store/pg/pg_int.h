@@ -36,6 +36,19 @@ struct pg_conn {
 	int64_t next_try_ms;    /* earliest reconnect attempt (monotonic) */
 	int backoff_ms;         /* current reconnect backoff (doubles to a cap) */
 	char label[128];        /* "host:port/db" for messages, no password */
+	/* pipeline mode (pg_defer): statements sent, results read at the next sync point */
+	bool pipelining;          /* PQenterPipelineMode is on */
+	bool no_pipeline;         /* a deferred statement failed: run the next batch without */
+	struct pg_deferred *pend; /* sent, in order, results not read yet */
+	size_t n_pend;            /* entries in pend */
+	size_t cap_pend;          /* allocated */
+};
+
+/* A statement sent in pipeline mode; done (may be NULL) gets its result. */
+struct pg_deferred {
+	void (*done)(const PGresult *r, void *arg); /* called with the rows when it succeeded */
+	void *arg;                                  /* for done */
+	const char *what;                           /* for messages */
 };
 
 /*
@@ -191,6 +204,22 @@ int pg_comp_done(struct store_conn *c, const struct store_comp_claim *cl, const 
 int pg_comp_failed(struct store_conn *c, const struct store_comp_claim *cl, bool release,
                    const char *error, int64_t now_ms);
 int pg_comp_status(struct store_conn *c, struct store_comp_status *out);
+
+/*
+ * Send st without waiting for its result, inside a write transaction:
+ * done(r, arg) runs when the result is read — at the next statement that
+ * must wait, or at COMMIT (the group commit of a batch then costs one round
+ * trip instead of one per statement; measured 1.6-2x on message inserts).
+ * Outside a transaction, on a reader, or after a deferred failure it runs at
+ * once (done called before returning). A deferred statement that fails
+ * aborts the transaction: COMMIT returns STORE_EBUSY and the writer runs the
+ * batch again, without pipelining, so that the failing job gets its own
+ * result. 0 or a store error (sending failed).
+ */
+int pg_defer(struct pg_conn *pc, const struct pg_stmt *st, const char *const *params,
+             void (*done)(const PGresult *r, void *arg), void *arg, const char *what);
+/* Whether pg_defer would defer now (else it runs the statement at once). */
+bool pg_can_defer(const struct pg_conn *pc);
 
 /* listen.c: the pool bus (store.h "pool bus") */
 int pg_bus_notify(struct store_conn *c, const char *payload, bool large);
