@@ -47,6 +47,12 @@ enum lg_cap {
 	LG_CAP_ALL = (1 << 5) - 1,
 };
 
+/* SASL mechanisms the load generator speaks (--sasl-mech). */
+enum lg_sasl_mech {
+	LG_SASL_PLAIN, /* RFC 4616: the server runs Argon2id per login */
+	LG_SASL_SCRAM, /* SCRAM-SHA-256 (RFC 7677): PBKDF2 on the client, cached */
+};
+
 struct lg_opts {
 	const char *host;        /* server address (numeric or name) */
 	int port;                /* server port */
@@ -65,6 +71,9 @@ struct lg_opts {
 	double setup_timeout;    /* seconds allowed for connecting everyone */
 	const char *sasl_user;   /* printf pattern with one %d, or NULL */
 	const char *sasl_pass;   /* SASL password, or NULL */
+	enum lg_sasl_mech mech;  /* --sasl-mech */
+	const char *scram_cache; /* --scram-cache file of derived keys, or NULL */
+	bool scram_warmup;       /* SCRAM: untimed pass learning salts first */
 	const char *nick_prefix; /* nick = prefix + client index */
 	const char *oper_name;   /* OPER after 001 (e.g. to lift flood limits), or NULL */
 	const char *oper_pass;   /* OPER password */
@@ -95,6 +104,23 @@ struct lg_counters {
 };
 
 struct lg_client;
+struct lg_scram_key;
+
+/* The SCRAM warm-up pass and key cache (--sasl-mech SCRAM-SHA-256). */
+struct lg_scram_run {
+	struct lg_scram_key *keys; /* n_clients entries, by client index */
+	bool priming;              /* the warm-up pass is running */
+	int n_primed;              /* warm-up: clients whose salt was learnt */
+	int n_prime_failed;        /* warm-up: clients that failed */
+	int n_loaded;              /* keys read from --scram-cache */
+	int n_derived;             /* keys derived between the passes */
+	int n_derive_failed;       /* derivations that failed */
+	double warmup_s;           /* warm-up pass, seconds */
+	double derive_s;           /* derivation between the passes, seconds */
+	int n_inline;              /* timed pass: keys derived during a login (cache miss) */
+	int n_bad_sig;             /* timed pass: server signatures that were wrong */
+	int64_t t_timed;           /* ns: when the timed pass starts, 0 = not waiting */
+};
 
 struct lg {
 	struct lg_opts o;          /* options */
@@ -127,6 +153,10 @@ struct lg {
 	uint64_t acked_all;        /* acknowledgements, measured or not */
 	struct lg_counters c;      /* counted during LG_PHASE_MEASURE */
 	struct lg_hist handshake;  /* connect-to-ready times, ns */
+	struct lg_hist sasl;       /* AUTHENTICATE <mech> to 903, ns */
+	struct lg_scram_run scram; /* SCRAM warm-up and key cache */
+	double storm_cpu_before;   /* connect mode: server CPU s at the timed start */
+	double storm_cpu_after;    /* connect mode: server CPU s when setup ended */
 	unsigned caps_seen;        /* caps enabled on the first ready client */
 	int64_t rss_before;        /* KiB, -1 unknown */
 	int64_t rss_after;         /* KiB, -1 unknown */
@@ -172,6 +202,8 @@ static inline int lg_server_of(int idx, int n_rooms, int rooms_per_client)
 /* Called by lg_client when a client finished setup (ok) or gave up. */
 void lg_on_client_ready(struct lg *lg, struct lg_client *c);
 void lg_on_client_failed(struct lg *lg, struct lg_client *c);
+/* Called by lg_client in the SCRAM warm-up pass when c learnt its salt. */
+void lg_on_client_primed(struct lg *lg, struct lg_client *c);
 /* Called by lg_client when a ready client's connection ends. */
 void lg_on_client_closed(struct lg *lg, struct lg_client *c);
 

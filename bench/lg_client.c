@@ -3,7 +3,9 @@
  * lg_client.h).
  *
  * Registration follows IRCv3 capability negotiation (CAP LS 302, REQ,
- * ACK/NAK, END) and SASL 3.1 PLAIN; then RFC 2812 NICK/USER, 001, JOIN and
+ * ACK/NAK, END) and SASL 3.1 with PLAIN (RFC 4616) or SCRAM-SHA-256
+ * (RFC 7677, keys from the cache of lg_keys.c; in the warm-up pass a client
+ * only learns its salt and hangs up); then RFC 2812 NICK/USER, 001, JOIN and
  * 366 (end of NAMES). After that every line is counted cheaply: PRIVMSG
  * bodies are parsed for their send time, PING is answered, the rest is
  * ignored. It deliberately does not reconnect: a client that fails during
@@ -26,8 +28,10 @@
 
 #include "common/str.h"
 #include "common/timeutil.h"
+#include "common/xmalloc.h"
 #include "lg.h"
 #include "lg_irc.h"
+#include "lg_scram.h"
 
 #define LINE_MAX_BYTES (8191 + 512) /* IRCv3 tags + RFC 1459 body */
 #define MAX_FAIL_LOGS  10
@@ -99,6 +103,11 @@ void lg_client_close(struct lg_client *c)
 	if (c->bev)
 		bufferevent_free(c->bev);
 	c->bev = NULL;
+	if (c->scram) {
+		sodium_memzero(c->scram, sizeof(*c->scram));
+		free(c->scram);
+	}
+	c->scram = NULL;
 }
 
 static void client_ready(struct lg_client *c)
@@ -146,7 +155,9 @@ static void after_caps(struct lg_client *c)
 {
 	if (c->caps_enabled & LG_CAP_SASL) {
 		c->state = LG_C_SASL;
-		client_send(c, "AUTHENTICATE PLAIN\r\n");
+		c->t_sasl = time_mono_ns();
+		client_send(c, "AUTHENTICATE %s\r\n",
+		            c->lg->o.mech == LG_SASL_SCRAM ? "SCRAM-SHA-256" : "PLAIN");
 		return;
 	}
 	c->state = LG_C_REGISTERING;
@@ -213,13 +224,11 @@ static void on_cap(struct lg_client *c, const struct lg_irc_msg *m)
 		after_caps(c);
 }
 
-static void on_authenticate(struct lg_client *c, const struct lg_irc_msg *m)
+static void send_plain(struct lg_client *c)
 {
 	char user[64], plain[256], b64[400];
 	size_t ulen, plen, len;
 
-	if (c->state != LG_C_SASL || m->n_params < 1 || strcmp(m->param[0], "+") != 0)
-		return;
 	snprintf(user, sizeof(user), c->lg->o.sasl_user, c->idx);
 	ulen = strlen(user);
 	plen = strlen(c->lg->o.sasl_pass);
@@ -236,6 +245,115 @@ static void on_authenticate(struct lg_client *c, const struct lg_irc_msg *m)
 	                  sodium_base64_VARIANT_ORIGINAL);
 	sodium_memzero(plain, sizeof(plain));
 	client_send(c, "AUTHENTICATE %s\r\n", b64);
+}
+
+/* Send data (len bytes) base64-encoded in one AUTHENTICATE (< 400 characters). */
+static void send_sasl_b64(struct lg_client *c, const char *data, size_t len)
+{
+	char b64[400];
+
+	sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)data, len,
+	                  sodium_base64_VARIANT_ORIGINAL);
+	client_send(c, "AUTHENTICATE %s\r\n", b64);
+}
+
+/* SCRAM step 1: client-first-message with a fresh 18-byte nonce. */
+static void scram_start(struct lg_client *c)
+{
+	unsigned char rnd[18];
+	char user[64], nonce[32], first[LG_SCRAM_MSG_MAX];
+
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2base64(nonce, sizeof(nonce), rnd, sizeof(rnd), sodium_base64_VARIANT_ORIGINAL);
+	snprintf(user, sizeof(user), c->lg->o.sasl_user, c->idx);
+	if (!c->scram)
+		c->scram = xmalloc(sizeof(*c->scram));
+	if (lg_scram_first(c->scram, user, nonce, first, sizeof(first)) < 0) {
+		client_fail(c, "SCRAM: unusable user name");
+		return;
+	}
+	c->sasl_step = 0;
+	send_sasl_b64(c, first, strlen(first));
+}
+
+/*
+ * SCRAM step 2: server-first. Warm-up pass: keep the salt, hang up. Timed
+ * pass: the proof from the cached keys (derived here on a cache miss).
+ */
+static void scram_server_first(struct lg_client *c, const char *msg, size_t len)
+{
+	struct lg *lg = c->lg;
+	struct lg_scram_key *key = &lg->scram.keys[c->idx];
+	char final[LG_SCRAM_MSG_MAX];
+
+	if (lg_scram_parse_server_first(c->scram, msg, len, key) < 0) {
+		client_fail(c, "SCRAM: malformed server-first-message");
+		return;
+	}
+	if (lg->scram.priming) {
+		c->state = LG_C_PRIMED;
+		lg_on_client_primed(lg, c);
+		return;
+	}
+	if (!key->derived) {
+		lg->scram.n_inline++;
+		if (lg_scram_derive(key, lg->o.sasl_pass) < 0) {
+			client_fail(c, "SCRAM: key derivation failed");
+			return;
+		}
+	}
+	if (lg_scram_final(c->scram, key, msg, len, final, sizeof(final)) < 0) {
+		client_fail(c, "SCRAM: cannot build client-final-message");
+		return;
+	}
+	send_sasl_b64(c, final, strlen(final));
+}
+
+/* SCRAM step 3: server-final must carry the signature we expect. */
+static void scram_server_final(struct lg_client *c, const char *msg, size_t len)
+{
+	if (lg_scram_check_server_final(c->scram, msg, len) < 0) {
+		c->lg->scram.n_bad_sig++;
+		client_fail(c, "SCRAM: wrong server signature");
+		return;
+	}
+	client_send(c, "AUTHENTICATE +\r\n");
+}
+
+static void on_scram_payload(struct lg_client *c, const char *b64)
+{
+	char msg[LG_SCRAM_MSG_MAX];
+	size_t len = 0;
+
+	if (!c->scram || strlen(b64) >= 400 ||
+	    sodium_base642bin((unsigned char *)msg, sizeof(msg) - 1, b64, strlen(b64), NULL, &len,
+	                      NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+		client_fail(c, "SCRAM: bad AUTHENTICATE payload");
+		return;
+	}
+	msg[len] = '\0';
+	if (c->sasl_step++ == 0)
+		scram_server_first(c, msg, len);
+	else
+		scram_server_final(c, msg, len);
+}
+
+static void on_authenticate(struct lg_client *c, const struct lg_irc_msg *m)
+{
+	bool plus;
+
+	if (c->state != LG_C_SASL || m->n_params < 1)
+		return;
+	plus = strcmp(m->param[0], "+") == 0;
+	if (c->lg->o.mech == LG_SASL_PLAIN) {
+		if (plus)
+			send_plain(c);
+		return;
+	}
+	if (plus && !c->scram)
+		scram_start(c);
+	else if (!plus)
+		on_scram_payload(c, m->param[0]);
 }
 
 static void set_nick(struct lg_client *c, const char *nick)
@@ -395,6 +513,7 @@ static void on_numeric(struct lg_client *c, const struct lg_irc_msg *m, int num)
 		if (++c->n_joined >= c->lg->o.rooms_per_client)
 			client_ready(c);
 	} else if (num == 903 && c->state == LG_C_SASL) {
+		lg_hist_add(&c->lg->sasl, (uint64_t)(time_mono_ns() - c->t_sasl));
 		c->state = LG_C_REGISTERING;
 		client_send(c, "CAP END\r\n");
 	} else if ((num == 433 || num == 436) && c->state < LG_C_JOINING) {
@@ -464,10 +583,10 @@ static void on_read(struct bufferevent *bev, void *arg)
 		evbuffer_remove(in, line_buf, len);
 		evbuffer_drain(in, eol_len);
 		handle_line(c, line_buf, len);
-		if (c->state == LG_C_FAILED)
+		if (c->state == LG_C_FAILED || c->state == LG_C_PRIMED)
 			break;
 	}
-	if (c->state == LG_C_FAILED)
+	if (c->state == LG_C_FAILED || c->state == LG_C_PRIMED)
 		lg_client_close(c);
 	else if (c->sender && c->lg->o.rate == 0)
 		lg_client_fill_window(c);

@@ -1,7 +1,7 @@
 /*
  * lg_client.h — one load-generator connection: connect, CAP 302
  * negotiation (echo-message, server-time, message-tags, batch, sasl), SASL
- * PLAIN, NICK/USER, JOIN, then sending and receiving benchmark messages.
+ * PLAIN or SCRAM-SHA-256, NICK/USER, JOIN, then sending and receiving benchmark messages.
  *
  * It deliberately keeps no per-message state beyond a counter: the send
  * time travels inside the message body, so acknowledgements and deliveries
@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 struct lg;
+struct lg_scram;
 struct bufferevent;
 
 enum lg_cstate {
@@ -27,6 +28,7 @@ enum lg_cstate {
 	LG_C_READY,       /* registered and joined */
 	LG_C_FAILED,      /* gave up during setup */
 	LG_C_CLOSED,      /* closed after setup */
+	LG_C_PRIMED,      /* SCRAM warm-up: salt learnt, connection closed */
 };
 
 struct lg_client {
@@ -47,6 +49,9 @@ struct lg_client {
 	int inflight;            /* messages sent and not yet acknowledged */
 	uint64_t seq;            /* next sequence number */
 	int64_t t_connect;       /* ns: connection started */
+	int64_t t_sasl;          /* ns: AUTHENTICATE <mech> sent */
+	int sasl_step;           /* SCRAM: server messages received so far */
+	struct lg_scram *scram;  /* SCRAM exchange in progress, owned, or NULL */
 };
 
 /*
@@ -67,7 +72,10 @@ void lg_client_fill_window(struct lg_client *c);
 /* Bytes waiting in c's output buffer (0 when closed). */
 size_t lg_client_backlog(const struct lg_client *c);
 
-/* Close c's connection (if open) and free what it holds; c stays valid. */
+/*
+ * Close c's connection (if open) and free what it holds (the SCRAM
+ * exchange too); c stays valid.
+ */
 void lg_client_close(struct lg_client *c);
 
 /* Room index of c's j-th room. */

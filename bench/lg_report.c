@@ -33,7 +33,10 @@ struct figures {
 	long long lost;          /* deliveries still missing after the drain */
 	bool rate_missed;        /* latency mode: achieved < 95% of target */
 	char caps[128];          /* caps enabled on the first ready client */
+	double storm_cpu_s;      /* server CPU from the (timed) start to setup end, -1 unknown */
 };
+
+static const char *const mech_names[] = {"PLAIN", "SCRAM-SHA-256"};
 
 static double ms(uint64_t ns)
 {
@@ -72,6 +75,9 @@ static void report_build(const struct lg *lg, struct figures *f)
 	    lg->expected > lg->delivered_all ? (long long)(lg->expected - lg->delivered_all) : 0;
 	f->rate_missed = lg->o.mode == LG_MODE_LATENCY && f->sent_per_s < 0.95 * lg->o.rate;
 	lg_caps_str(lg->caps_seen, f->caps, sizeof(f->caps));
+	f->storm_cpu_s = -1;
+	if (lg->storm_cpu_before >= 0 && lg->storm_cpu_after >= 0)
+		f->storm_cpu_s = lg->storm_cpu_after - lg->storm_cpu_before;
 }
 
 static void json_hist(char *b, size_t cap, size_t *len, const char *key, const struct lg_hist *h)
@@ -86,9 +92,28 @@ static void json_hist(char *b, size_t cap, size_t *len, const char *key, const s
 	            h->n ? ms(h->sum / h->n) : 0.0);
 }
 
+/* SASL figures: mechanism, time to 903, SCRAM warm-up and cache. */
+static void json_sasl(const struct lg *lg, const struct figures *f, char *b, size_t cap,
+                      size_t *len)
+{
+	const struct lg_scram_run *sr = &lg->scram;
+
+	str_appendf(b, cap, len,
+	            ",\"sasl_mech\":\"%s\",\"setup_server_cpu_s\":%.3f,"
+	            "\"scram_warmup\":%s,\"scram_primed\":%d,\"scram_prime_failed\":%d,"
+	            "\"scram_warmup_s\":%.3f,\"scram_keys_loaded\":%d,\"scram_keys_derived\":%d,"
+	            "\"scram_derive_failed\":%d,\"scram_derive_s\":%.3f,"
+	            "\"scram_inline_derivations\":%d,\"scram_bad_server_signature\":%d",
+	            lg->o.sasl_user ? mech_names[lg->o.mech] : "", f->storm_cpu_s,
+	            lg->o.mech == LG_SASL_SCRAM && lg->o.scram_warmup ? "true" : "false",
+	            sr->n_primed, sr->n_prime_failed, sr->warmup_s, sr->n_loaded, sr->n_derived,
+	            sr->n_derive_failed, sr->derive_s, sr->n_inline, sr->n_bad_sig);
+	json_hist(b, cap, len, "sasl_ms", &lg->sasl);
+}
+
 static void print_json(const struct lg *lg, const struct figures *f)
 {
-	char b[4096];
+	char b[8192];
 	size_t len = 0;
 
 	str_appendf(b, sizeof(b), &len,
@@ -102,6 +127,7 @@ static void print_json(const struct lg *lg, const struct figures *f)
 	            f->caps, (lg->caps_seen & LG_CAP_ECHO) ? "echo-message" : "ping", lg->n_ready,
 	            lg->n_failed, lg->n_closed, f->setup_s, f->connect_per_s);
 	json_hist(b, sizeof(b), &len, "handshake_ms", &lg->handshake);
+	json_sasl(lg, f, b, sizeof(b), &len);
 	str_appendf(b, sizeof(b), &len,
 	            ",\"duration_s\":%.3f,\"sent\":%llu,\"sent_per_s\":%.1f,\"acked\":%llu,"
 	            "\"acked_per_s\":%.1f,\"delivered\":%llu,\"delivered_per_s\":%.1f,"
@@ -177,6 +203,25 @@ static void print_traffic(const struct lg *lg, const struct figures *f)
 	printf("loadgen cpu        %.1f%% of a core\n", f->self_cpu_pct);
 }
 
+static void print_sasl(const struct lg *lg, const struct figures *f)
+{
+	const struct lg_scram_run *sr = &lg->scram;
+
+	printf("sasl               %s\n", mech_names[lg->o.mech]);
+	text_hist("sasl (to 903)", &lg->sasl);
+	if (f->storm_cpu_s >= 0)
+		printf("server cpu (setup) %.2f s (%.2f ms per ready client)\n", f->storm_cpu_s,
+		       lg->n_ready ? 1000 * f->storm_cpu_s / lg->n_ready : 0.0);
+	if (lg->o.mech != LG_SASL_SCRAM)
+		return;
+	printf("scram warm-up      %d salts learnt, %d failed, %.2f s; keys: %d from cache, "
+	       "%d derived in %.2f s (%d failed)\n",
+	       sr->n_primed, sr->n_prime_failed, sr->warmup_s, sr->n_loaded, sr->n_derived,
+	       sr->derive_s, sr->n_derive_failed);
+	printf("scram timed pass   %d derived during login, %d wrong server signatures\n",
+	       sr->n_inline, sr->n_bad_sig);
+}
+
 static void print_text(const struct lg *lg, const struct figures *f)
 {
 	printf("mode               %s against %s:%d", mode_names[lg->o.mode], lg->o.host,
@@ -189,6 +234,8 @@ static void print_text(const struct lg *lg, const struct figures *f)
 	printf("caps               %s\n", f->caps[0] ? f->caps : "(none)");
 	printf("setup              %.3f s (%.1f connections/s)\n", f->setup_s, f->connect_per_s);
 	text_hist("handshake", &lg->handshake);
+	if (lg->o.sasl_user)
+		print_sasl(lg, f);
 	if (lg->o.mode == LG_MODE_THROUGHPUT || lg->o.mode == LG_MODE_LATENCY)
 		print_traffic(lg, f);
 	if (lg->rss_before >= 0)

@@ -7,9 +7,12 @@
  * timer, paces the fixed-rate mode and hands the counters to lg_report.c.
  * With --port2 the clients are split over two servers of one pool
  * (lg_server_of in lg.h) and deliveries are classified as same-server or
- * cross-server (lg_client.c). The IRC conversation of each connection
- * lives in lg_client.c. It deliberately runs one thread and one libevent
- * loop: the server under test usually shares the machine's cores with it.
+ * cross-server (lg_client.c). With --sasl-mech SCRAM-SHA-256 an untimed
+ * warm-up pass first learns every account's salt, the keys are derived on
+ * every core (lg_keys.c), and only then does the timed pass start: a storm
+ * of clients that reconnect with cached keys (RFC 5802 §5.1). The IRC
+ * conversation of each connection lives in lg_client.c. It deliberately runs one thread and one
+ * libevent loop: the server under test usually shares the machine's cores with it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,12 +25,14 @@
 #include <sys/resource.h>
 
 #include <event2/event.h>
+#include <sodium.h>
 
 #include "common/str.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
 #include "lg.h"
 #include "lg_client.h"
+#include "lg_keys.h"
 #include "lg_proc.h"
 #include "lg_report.h"
 
@@ -63,6 +68,9 @@ enum {
 	OPT_BIND_RANGE,
 	OPT_OPER,
 	OPT_UMODE,
+	OPT_SASL_MECH,
+	OPT_SCRAM_CACHE,
+	OPT_NO_WARMUP,
 };
 
 static const struct option long_opts[] = {
@@ -92,6 +100,9 @@ static const struct option long_opts[] = {
     {"bind-range", required_argument, NULL, OPT_BIND_RANGE},
     {"oper", required_argument, NULL, OPT_OPER},
     {"umode", required_argument, NULL, OPT_UMODE},
+    {"sasl-mech", required_argument, NULL, OPT_SASL_MECH},
+    {"scram-cache", required_argument, NULL, OPT_SCRAM_CACHE},
+    {"no-scram-warmup", no_argument, NULL, OPT_NO_WARMUP},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -151,6 +162,17 @@ static int parse_sasl(char *s, struct lg_opts *o)
 	return 0;
 }
 
+static int parse_mech(const char *s, struct lg_opts *o)
+{
+	if (str_ieq(s, "PLAIN"))
+		o->mech = LG_SASL_PLAIN;
+	else if (str_ieq(s, "SCRAM-SHA-256"))
+		o->mech = LG_SASL_SCRAM;
+	else
+		return -1;
+	return 0;
+}
+
 static int parse_oper(char *s, struct lg_opts *o)
 {
 	char *colon = strchr(s, ':');
@@ -196,6 +218,8 @@ static void opts_default(struct lg_opts *o)
 	o->nick_prefix = "bench";
 	o->mode = LG_MODE_THROUGHPUT;
 	o->max_inflight = 200;
+	o->mech = LG_SASL_PLAIN;
+	o->scram_warmup = true;
 }
 
 /* A numeric option; returns 0, -1 when its value is bad, 1 when not numeric. */
@@ -298,6 +322,15 @@ static int parse_one(int opt, char *arg, struct lg_opts *o, bool *mode_set)
 	case OPT_UMODE:
 		o->umode = arg;
 		break;
+	case OPT_SASL_MECH:
+		rc = parse_mech(arg, o);
+		break;
+	case OPT_SCRAM_CACHE:
+		o->scram_cache = arg;
+		break;
+	case OPT_NO_WARMUP:
+		o->scram_warmup = false;
+		break;
 	case 'v':
 		o->verbose++;
 		break;
@@ -327,6 +360,10 @@ static int check_opts(struct lg_opts *o, bool mode_set)
 	}
 	if (o->mode == LG_MODE_THROUGHPUT)
 		o->rate = 0;
+	if (o->mech == LG_SASL_SCRAM && !o->sasl_user) {
+		fprintf(stderr, "pchat-loadgen: --sasl-mech SCRAM-SHA-256 needs --sasl\n");
+		return -1;
+	}
 	if (strlen(o->nick_prefix) > 20) {
 		fprintf(stderr, "pchat-loadgen: --nick-prefix too long\n");
 		return -1;
@@ -481,7 +518,14 @@ static void end_measure(struct lg *lg, int64_t now)
 
 static void setup_done(struct lg *lg, int64_t now)
 {
+	double cpu;
+	int64_t rss;
+
 	lg->t_setup_done = now;
+	read_server(lg, &rss, &cpu);
+	lg->storm_cpu_after = cpu;
+	if (lg->o.mode == LG_MODE_CONNECT)
+		lg->rss_after = rss;
 	if (lg->n_ready == 0) {
 		fprintf(stderr, "pchat-loadgen: no client got ready\n");
 		set_phase(lg, LG_PHASE_DONE, now);
@@ -506,10 +550,76 @@ static void setup_done(struct lg *lg, int64_t now)
 	}
 }
 
+static void start_more(struct lg *lg, int64_t now);
+
+/* The timed pass: every client again, from a clean slate. */
+static void begin_timed(struct lg *lg, int64_t now)
+{
+	int64_t rss;
+
+	lg->scram.t_timed = 0;
+	lg->n_started = lg->n_inflight = lg->n_ready = lg->n_failed = 0;
+	lg->bind_next = lg->o.bind_first;
+	lg->t_start = lg->t_phase = now;
+	read_server(lg, &rss, &lg->storm_cpu_before);
+	if (lg->o.mode == LG_MODE_IDLE || lg->o.mode == LG_MODE_CONNECT)
+		lg->rss_before = rss;
+	start_more(lg, now);
+}
+
+/*
+ * The SCRAM warm-up pass is over: every client knows its salt. Derive the
+ * missing keys on every core (the loop waits: nothing is timed), keep them
+ * in --scram-cache, and start the timed pass a second later, once the
+ * server has reaped the warm-up connections.
+ */
+static void prime_done(struct lg *lg, int64_t now)
+{
+	struct lg_scram_run *sr = &lg->scram;
+	int64_t t0 = time_mono_ns();
+	int i;
+
+	sr->warmup_s = (double)(now - lg->t_start) / NS;
+	sr->n_prime_failed = lg->n_failed;
+	sr->priming = false;
+	for (i = 0; i < lg->o.n_clients; i++) {
+		lg_client_close(&lg->clients[i]);
+		memset(&lg->clients[i], 0, sizeof(lg->clients[i]));
+	}
+	sr->n_derived =
+	    lg_keys_derive(sr->keys, lg->o.n_clients, lg->o.sasl_pass, 0, &sr->n_derive_failed);
+	sr->derive_s = (double)(time_mono_ns() - t0) / NS;
+	if (lg->o.scram_cache &&
+	    lg_keys_save(lg->o.scram_cache, lg->o.sasl_user, sr->keys, lg->o.n_clients) < 0)
+		fprintf(stderr, "pchat-loadgen: cannot write %s: %s\n", lg->o.scram_cache,
+		        strerror(errno));
+	sr->t_timed = time_mono_ns() + (int64_t)NS;
+}
+
+/* Every client of the current pass is ready (or primed) or failed. */
+static void check_pass_done(struct lg *lg, int64_t now)
+{
+	int done = lg->scram.priming ? lg->scram.n_primed : lg->n_ready;
+
+	if (lg->phase != LG_PHASE_SETUP || done + lg->n_failed != lg->o.n_clients)
+		return;
+	if (lg->scram.priming)
+		prime_done(lg, now);
+	else
+		setup_done(lg, now);
+}
+
+void lg_on_client_primed(struct lg *lg, struct lg_client *c)
+{
+	(void)c;
+	lg->n_inflight--;
+	lg->scram.n_primed++;
+	check_pass_done(lg, time_mono_ns());
+}
+
 void lg_on_client_ready(struct lg *lg, struct lg_client *c)
 {
 	int64_t now = time_mono_ns();
-
 	int j;
 
 	lg->n_inflight--;
@@ -519,8 +629,7 @@ void lg_on_client_ready(struct lg *lg, struct lg_client *c)
 	lg_hist_add(&lg->handshake, (uint64_t)(now - c->t_connect));
 	if (lg->n_ready == 1)
 		lg->caps_seen = c->caps_enabled;
-	if (lg->phase == LG_PHASE_SETUP && lg->n_ready + lg->n_failed == lg->o.n_clients)
-		setup_done(lg, now);
+	check_pass_done(lg, now);
 }
 
 void lg_on_client_closed(struct lg *lg, struct lg_client *c)
@@ -534,10 +643,10 @@ void lg_on_client_closed(struct lg *lg, struct lg_client *c)
 
 void lg_on_client_failed(struct lg *lg, struct lg_client *c)
 {
+	(void)c;
 	lg->n_inflight--;
 	lg->n_failed++;
-	if (lg->phase == LG_PHASE_SETUP && lg->n_ready + lg->n_failed == lg->o.n_clients)
-		setup_done(lg, time_mono_ns());
+	check_pass_done(lg, time_mono_ns());
 }
 
 static void start_more(struct lg *lg, int64_t now)
@@ -562,7 +671,7 @@ static void setup_timeout(struct lg *lg, int64_t now)
 
 	for (i = 0; i < lg->o.n_clients; i++) {
 		c = &lg->clients[i];
-		if (c->state == LG_C_READY || c->state == LG_C_FAILED)
+		if (c->state == LG_C_READY || c->state == LG_C_FAILED || c->state == LG_C_PRIMED)
 			continue;
 		if (c->state == LG_C_IDLE) {
 			lg->n_inflight++; /* never started: count it as failed too */
@@ -573,9 +682,9 @@ static void setup_timeout(struct lg *lg, int64_t now)
 		n++;
 		lg_on_client_failed(lg, c);
 	}
-	fprintf(stderr, "pchat-loadgen: setup timeout: %d clients not ready\n", n);
-	if (lg->phase == LG_PHASE_SETUP)
-		setup_done(lg, now);
+	fprintf(stderr, "pchat-loadgen: %s timeout: %d clients not ready\n",
+	        lg->scram.priming ? "warm-up" : "setup", n);
+	check_pass_done(lg, now);
 }
 
 /* ---- pacing ------------------------------------------------------------- */
@@ -631,6 +740,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 	switch (lg->phase) {
 	case LG_PHASE_SETUP:
+		if (lg->scram.t_timed) {
+			if (now >= lg->scram.t_timed)
+				begin_timed(lg, now);
+			break;
+		}
 		start_more(lg, now);
 		if (now - lg->t_start > (int64_t)(lg->o.setup_timeout * NS))
 			setup_timeout(lg, now);
@@ -694,6 +808,23 @@ static void set_peer_names(struct lg *lg)
 	str_copy(lg->peer_suffix, pct + 2, sizeof(lg->peer_suffix));
 }
 
+/* The key table, what --scram-cache holds, and whether to warm up first. */
+static void scram_init(struct lg *lg)
+{
+	struct lg_scram_run *sr = &lg->scram;
+
+	sr->keys = xcalloc((size_t)lg->o.n_clients, sizeof(*sr->keys));
+	sr->priming = lg->o.scram_warmup;
+	if (!lg->o.scram_cache)
+		return;
+	sr->n_loaded = lg_keys_load(lg->o.scram_cache, lg->o.sasl_user, sr->keys, lg->o.n_clients);
+	if (sr->n_loaded < 0) {
+		fprintf(stderr, "pchat-loadgen: cannot read %s: %s\n", lg->o.scram_cache,
+		        strerror(errno));
+		sr->n_loaded = 0;
+	}
+}
+
 static void lg_init(struct lg *lg)
 {
 	lg->clients = xcalloc((size_t)lg->o.n_clients, sizeof(*lg->clients));
@@ -703,7 +834,10 @@ static void lg_init(struct lg *lg)
 	lg->cpu_before = lg->cpu_after = -1;
 	lg->rss2_before = lg->rss2_after = -1;
 	lg->cpu2_before = lg->cpu2_after = -1;
+	lg->storm_cpu_before = lg->storm_cpu_after = -1;
 	set_peer_names(lg);
+	if (lg->o.mech == LG_SASL_SCRAM)
+		scram_init(lg);
 }
 
 static void lg_fini(struct lg *lg)
@@ -714,12 +848,17 @@ static void lg_fini(struct lg *lg)
 		lg_client_close(&lg->clients[i]);
 	free(lg->clients);
 	free(lg->room_members);
+	if (lg->scram.keys) {
+		sodium_memzero(lg->scram.keys, (size_t)lg->o.n_clients * sizeof(*lg->scram.keys));
+		free(lg->scram.keys);
+	}
 }
 
 static int run(struct lg *lg)
 {
 	struct timeval tv = {0, TICK_US};
 	struct event *sig;
+	int64_t rss;
 	double cpu;
 	int rc = -1;
 
@@ -736,6 +875,7 @@ static int run(struct lg *lg)
 		read_pid(lg->o.server_pid2, &lg->rss2_before, &cpu);
 	}
 	lg->t_start = lg->t_phase = time_mono_ns();
+	read_server(lg, &rss, &lg->storm_cpu_before);
 	lg->phase = LG_PHASE_SETUP;
 	start_more(lg, lg->t_start);
 	event_add(lg->tick, &tv);

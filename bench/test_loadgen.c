@@ -2,13 +2,16 @@
  * test_loadgen.c — unit tests for the load generator's pure parts: the
  * log-linear histogram, the IRC line parser, the benchmark body format,
  * the /proc parsers, the sender index read from a nick and the two-server
- * split (--port2). The networked parts are exercised by bench/run.sh and
+ * split (--port2), the SCRAM-SHA-256 client (RFC 7677 §3 test vector) and
+ * its key cache. The networked parts are exercised by bench/run.sh and
  * bench/run_pool.sh against real servers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,7 +21,9 @@
 #include "lg.h"
 #include "lg_hist.h"
 #include "lg_irc.h"
+#include "lg_keys.h"
 #include "lg_proc.h"
+#include "lg_scram.h"
 
 static struct lg_hist hist; /* large: keep it off the stack */
 
@@ -282,6 +287,182 @@ static void test_server_split(void **state)
 		assert_true(on0[i] > 0 && on1[i] > 0);
 }
 
+/* ---- SCRAM-SHA-256 (RFC 7677 §3) ---------------------------------------- */
+
+#define V_CNONCE "rOprNGfwEbeRWgbNEkqO"
+#define V_SFIRST                                                                                   \
+	"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
+#define V_CFINAL                                                                                   \
+	"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+"           \
+	"Ute9ytag9zj"                                                                              \
+	"fMHgsqmmiz7AndVQ="
+#define V_SFINAL "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
+
+/* Run the RFC 7677 exchange up to client-final with password pw. */
+static void vector_exchange(struct lg_scram *s, struct lg_scram_key *key, const char *pw,
+                            char *final, size_t cap)
+{
+	char first[LG_SCRAM_MSG_MAX];
+
+	memset(key, 0, sizeof(*key));
+	assert_int_equal(lg_scram_first(s, "user", V_CNONCE, first, sizeof(first)), 0);
+	assert_string_equal(first, "n,,n=user,r=" V_CNONCE);
+	assert_int_equal(lg_scram_parse_server_first(s, V_SFIRST, strlen(V_SFIRST), key), 0);
+	assert_true(key->known);
+	assert_false(key->derived);
+	assert_int_equal(key->iterations, 4096);
+	assert_int_equal(key->salt_len, 16);
+	assert_int_equal(lg_scram_derive(key, pw), 0);
+	assert_int_equal(lg_scram_final(s, key, V_SFIRST, strlen(V_SFIRST), final, cap), 0);
+}
+
+static void test_scram_rfc7677_vector(void **state)
+{
+	struct lg_scram s;
+	struct lg_scram_key key;
+	char final[LG_SCRAM_MSG_MAX];
+
+	(void)state;
+	vector_exchange(&s, &key, "pencil", final, sizeof(final));
+	assert_string_equal(final, V_CFINAL);
+	assert_int_equal(lg_scram_check_server_final(&s, V_SFINAL, strlen(V_SFINAL)), 0);
+}
+
+static void test_scram_wrong_server_signature(void **state)
+{
+	struct lg_scram s;
+	struct lg_scram_key key;
+	char final[LG_SCRAM_MSG_MAX], bad[] = V_SFINAL;
+
+	(void)state;
+	vector_exchange(&s, &key, "pencil", final, sizeof(final));
+	bad[5] = bad[5] == 'A' ? 'B' : 'A';
+	assert_int_equal(lg_scram_check_server_final(&s, bad, strlen(bad)), -1);
+	assert_int_equal(lg_scram_check_server_final(&s, "e=invalid-proof", 15), -1);
+	assert_int_equal(lg_scram_check_server_final(&s, "v=", 2), -1);
+	assert_int_equal(lg_scram_check_server_final(&s, "v=6rriTRBi23Wp", 14), -1);
+	/* the same exchange with another password: another proof, another v= */
+	vector_exchange(&s, &key, "pencil2", final, sizeof(final));
+	assert_string_not_equal(final, V_CFINAL);
+	assert_int_equal(lg_scram_check_server_final(&s, V_SFINAL, strlen(V_SFINAL)), -1);
+}
+
+static void test_scram_server_first_rejects(void **state)
+{
+	static const char *const bad[] = {
+	    "r=someoneelse123,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",     /* not our nonce */
+	    "r=" V_CNONCE ",s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",       /* no server part */
+	    "r=" V_CNONCE "xyz,i=4096",                               /* no salt */
+	    "r=" V_CNONCE "xyz,s=W22ZaJ0SNY7soEsUEjb6gQ==",           /* no iterations */
+	    "r=" V_CNONCE "xyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=0",       /* zero iterations */
+	    "r=" V_CNONCE "xyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=12x",     /* not a number */
+	    "r=" V_CNONCE "xyz,s=!!notbase64!!,i=4096",               /* bad salt */
+	    "m=ext,r=" V_CNONCE "xyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=1", /* mandatory extension */
+	    "e=other-error",
+	};
+	struct lg_scram s;
+	struct lg_scram_key key;
+	char first[LG_SCRAM_MSG_MAX];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(lg_scram_first(&s, "user", V_CNONCE, first, sizeof(first)), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&key, 0, sizeof(key));
+		assert_int_equal(lg_scram_parse_server_first(&s, bad[i], strlen(bad[i]), &key), -1);
+	}
+	/* names that would need escaping, and an empty nonce, are refused */
+	assert_int_equal(lg_scram_first(&s, "a,b", V_CNONCE, first, sizeof(first)), -1);
+	assert_int_equal(lg_scram_first(&s, "a=b", V_CNONCE, first, sizeof(first)), -1);
+	assert_int_equal(lg_scram_first(&s, "user", "", first, sizeof(first)), -1);
+	/* final without derived keys */
+	memset(&key, 0, sizeof(key));
+	assert_int_equal(lg_scram_final(&s, &key, V_SFIRST, strlen(V_SFIRST), first, sizeof(first)),
+	                 -1);
+}
+
+static void test_scram_cache_keeps_matching_key(void **state)
+{
+	struct lg_scram s;
+	struct lg_scram_key key;
+	char final[LG_SCRAM_MSG_MAX];
+	const char *other = "r=" V_CNONCE "xyz,s=QUJDREVGR0hJSktMTU5PUA==,i=4096";
+	const char *more = "r=" V_CNONCE "xyz,s=QUJDREVGR0hJSktMTU5PUA==,i=8192";
+
+	(void)state;
+	vector_exchange(&s, &key, "pencil", final, sizeof(final));
+	/* same salt and iterations again: the key stays, no derivation needed */
+	assert_int_equal(lg_scram_first(&s, "user", V_CNONCE, final, sizeof(final)), 0);
+	assert_int_equal(lg_scram_parse_server_first(&s, V_SFIRST, strlen(V_SFIRST), &key), 0);
+	assert_true(key.derived);
+	assert_int_equal(lg_scram_final(&s, &key, V_SFIRST, strlen(V_SFIRST), final, sizeof(final)),
+	                 0);
+	assert_string_equal(final, V_CFINAL);
+	/* a new salt, then new iterations: the cached key is dropped */
+	assert_int_equal(lg_scram_parse_server_first(&s, other, strlen(other), &key), 0);
+	assert_false(key.derived);
+	assert_int_equal(key.salt_len, 16);
+	assert_memory_equal(key.salt, "ABCDEFGHIJKLMNOP", 16);
+	key.derived = true;
+	assert_int_equal(lg_scram_parse_server_first(&s, more, strlen(more), &key), 0);
+	assert_false(key.derived);
+	assert_int_equal(key.iterations, 8192);
+}
+
+/* Three accounts with known salts, derived in parallel and one by one. */
+static void test_keys_derive_and_file(void **state)
+{
+	struct lg_scram_key keys[4], ref, back[4];
+	char path[] = "/tmp/test_loadgen_keysXXXXXX";
+	int i, failed = -1, fd;
+	FILE *f;
+
+	(void)state;
+	memset(keys, 0, sizeof(keys));
+	for (i = 0; i < 3; i++) {
+		keys[i].known = true;
+		keys[i].iterations = 4096;
+		keys[i].salt_len = 16;
+		memset(keys[i].salt, 'a' + i, 16);
+	}
+	assert_int_equal(lg_keys_derive(keys, 4, "pw", 2, &failed), 3);
+	assert_int_equal(failed, 0);
+	assert_false(keys[3].derived); /* never seen: left alone */
+	for (i = 0; i < 3; i++) {
+		ref = keys[i];
+		ref.derived = false;
+		assert_int_equal(lg_scram_derive(&ref, "pw"), 0);
+		assert_memory_equal(ref.client_key, keys[i].client_key, LG_SCRAM_KEY_LEN);
+		assert_memory_equal(ref.server_key, keys[i].server_key, LG_SCRAM_KEY_LEN);
+	}
+	assert_memory_not_equal(keys[0].client_key, keys[1].client_key, LG_SCRAM_KEY_LEN);
+	assert_int_equal(lg_keys_derive(keys, 4, "pw", 2, &failed), 0); /* nothing left */
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(lg_keys_save(path, "acct%d", keys, 4), 0);
+	f = fopen(path, "a");
+	assert_non_null(f);
+	fputs("1 someoneelse 4096 YWFh YWFh YWFh\n9 acct9 4096 YWFh YWFh YWFh\ngarbage\n", f);
+	fclose(f);
+	memset(back, 0, sizeof(back));
+	assert_int_equal(lg_keys_load(path, "acct%d", back, 4), 3);
+	for (i = 0; i < 3; i++) {
+		assert_true(back[i].derived);
+		assert_int_equal(back[i].iterations, 4096);
+		assert_memory_equal(back[i].salt, keys[i].salt, 16);
+		assert_memory_equal(back[i].client_key, keys[i].client_key, LG_SCRAM_KEY_LEN);
+		assert_memory_equal(back[i].server_key, keys[i].server_key, LG_SCRAM_KEY_LEN);
+	}
+	assert_false(back[3].known);
+	/* another pattern: nothing matches */
+	memset(back, 0, sizeof(back));
+	assert_int_equal(lg_keys_load(path, "other%d", back, 4), 0);
+	unlink(path);
+	assert_int_equal(lg_keys_load(path, "acct%d", back, 4), 0); /* missing file */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +477,11 @@ int main(void)
 	    cmocka_unit_test(test_nick_index),
 	    cmocka_unit_test(test_nick_index_from_source),
 	    cmocka_unit_test(test_server_split),
+	    cmocka_unit_test(test_scram_rfc7677_vector),
+	    cmocka_unit_test(test_scram_wrong_server_signature),
+	    cmocka_unit_test(test_scram_server_first_rejects),
+	    cmocka_unit_test(test_scram_cache_keeps_matching_key),
+	    cmocka_unit_test(test_keys_derive_and_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
