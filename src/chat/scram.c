@@ -21,6 +21,7 @@
 #include "chat/password.h"
 
 #include "chat/password_int.h"
+#include "common/b64.h"
 #include "common/id.h"
 #include "common/str.h"
 #include "common/xmalloc.h"
@@ -74,17 +75,10 @@ static char *b64_encode(const unsigned char *bin, size_t n)
 	return out;
 }
 
-/* Decode exactly the n characters at s. 0 or -1. */
-static int b64_decode(const char *s, size_t n, unsigned char *out, size_t max, size_t *outlen)
+/* Decode exactly the n characters at s, strictly (common/b64.h). 0 or -1. */
+static int decode_b64(const char *s, size_t n, unsigned char *out, size_t max, size_t *outlen)
 {
-	const char *end = NULL;
-
-	if (n == 0)
-		return -1;
-	if (sodium_base642bin(out, max, s, n, NULL, outlen, &end, sodium_base64_VARIANT_ORIGINAL) !=
-	    0)
-		return -1;
-	return end == s + n ? 0 : -1;
+	return n == 0 ? -1 : b64_decode(s, n, out, max, outlen);
 }
 
 static void hmac256(const unsigned char *key, size_t keylen, const void *data, size_t n,
@@ -183,13 +177,13 @@ static int stored_parse(const char *stored, char *salt_b64, size_t saltcap, int 
 	num[colon - p] = '\0';
 	if (str_to_i64(num, 1, INT32_MAX, &it) < 0)
 		return -1;
-	if (b64_decode(colon + 1, (size_t)(dollar - colon - 1), salt, sizeof salt, &n) < 0)
+	if (decode_b64(colon + 1, (size_t)(dollar - colon - 1), salt, sizeof salt, &n) < 0)
 		return -1;
-	if (b64_decode(dollar + 1, (size_t)(colon2 - dollar - 1), s->stored_key,
+	if (decode_b64(dollar + 1, (size_t)(colon2 - dollar - 1), s->stored_key,
 	               sizeof s->stored_key, &n) < 0 ||
 	    n != SCRAM_KEY_LEN)
 		return -1;
-	if (b64_decode(colon2 + 1, strlen(colon2 + 1), s->server_key, sizeof s->server_key, &n) <
+	if (decode_b64(colon2 + 1, strlen(colon2 + 1), s->server_key, sizeof s->server_key, &n) <
 	        0 ||
 	    n != SCRAM_KEY_LEN)
 		return -1;
@@ -406,7 +400,7 @@ static int check_final_head(const struct scram *s, const char *p)
 	if (strncmp(p, "c=", 2) != 0)
 		return -1;
 	n = attr_len(p + 2);
-	if (b64_decode(p + 2, n, gs2, sizeof gs2, &glen) < 0)
+	if (decode_b64(p + 2, n, gs2, sizeof gs2, &glen) < 0)
 		return -1;
 	if (glen != strlen(s->gs2) || memcmp(gs2, s->gs2, glen) != 0)
 		return -1;
@@ -464,7 +458,7 @@ int scram_client_final(struct scram *s, const char *msg, size_t len, char **out)
 		goto out; /* the proof must be the last attribute */
 	*p = '\0';
 	p += 3;
-	if (b64_decode(p, strlen(p), proof, sizeof proof, &plen) < 0 || plen != SCRAM_KEY_LEN)
+	if (decode_b64(p, strlen(p), proof, sizeof proof, &plen) < 0 || plen != SCRAM_KEY_LEN)
 		goto out;
 	if (check_final_head(s, buf) < 0)
 		goto out;

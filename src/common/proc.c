@@ -26,10 +26,15 @@ static void read_all(int fd, char *out, size_t outlen)
 			memmove(out, out + len - keep, keep);
 			len = keep;
 		}
-		if ((size_t)r >= outlen - len)
-			r = (ssize_t)(outlen - len - 1);
-		memcpy(out + len, tmp, (size_t)r);
-		len += (size_t)r;
+		if ((size_t)r >= outlen - len) { /* the chunk's end: the tail is what matters */
+			size_t room = outlen - len - 1;
+
+			memcpy(out + len, tmp + (size_t)r - room, room);
+			len += room;
+		} else {
+			memcpy(out + len, tmp, (size_t)r);
+			len += (size_t)r;
+		}
 		out[len] = '\0';
 	}
 }

@@ -3,6 +3,7 @@
  * cap-notify). The table of capabilities is IRC_CAPS in irc_int.h.
  */
 #include "common/str.h"
+#include "irc/cmd/args.h"
 #include "irc/irc_int.h"
 
 #include <string.h>
@@ -16,14 +17,6 @@ static const char *const cap_names[] = {
 const char *cap_name(enum irc_cap c)
 {
 	return cap_names[c];
-}
-
-static int cap_lookup(const char *name, size_t len)
-{
-	for (int i = 0; i < N_CAPS; i++)
-		if (strlen(cap_names[i]) == len && strncmp(cap_names[i], name, len) == 0)
-			return i;
-	return -1;
 }
 
 /* "CAP <nick> <sub> :<list>" */
@@ -58,32 +51,11 @@ static void cap_list(struct client *cl, bool ls)
 /* All-or-nothing: every name must be known (IRCv3 capability negotiation). */
 static void cap_req(struct client *cl, const char *arg)
 {
-	uint32_t add = 0, del = 0;
-	const char *p = arg;
+	uint32_t add, del;
 
-	while (*p) {
-		size_t n;
-		bool minus = false;
-		int c;
-
-		p += strspn(p, " ");
-		if (!*p)
-			break;
-		if (*p == '-') {
-			minus = true;
-			p++;
-		}
-		n = strcspn(p, " ");
-		c = cap_lookup(p, n);
-		if (c < 0 || (minus && c == CAP_CAP_NOTIFY && cl->cap_version >= 302)) {
-			cap_reply(cl, "NAK", arg);
-			return;
-		}
-		if (minus)
-			del |= CAPBIT(c);
-		else
-			add |= CAPBIT(c);
-		p += n;
+	if (args_cap_req(arg, cl->cap_version, &add, &del) != 0) {
+		cap_reply(cl, "NAK", arg);
+		return;
 	}
 	cl->caps = (cl->caps | add) & ~del;
 	cap_reply(cl, "ACK", arg);
@@ -94,11 +66,9 @@ bool cmd_cap(struct client *cl, struct irc_msg *m)
 	const char *sub = m->params[0];
 
 	if (str_ieq(sub, "LS")) {
-		int64_t v = 301;
-
 		if (cl->state == CLIENT_UNREG)
 			cl->cap_negotiating = true;
-		if (m->n_params > 1 && str_to_i64(m->params[1], 0, 100000, &v) == 0 && v >= 302) {
+		if (args_cap_ls_version(m->n_params > 1 ? m->params[1] : NULL) == 302) {
 			cl->cap_version = 302;
 			cl->caps |= CAPBIT(CAP_CAP_NOTIFY); /* implied by 302 */
 		} else if (!cl->cap_version) {

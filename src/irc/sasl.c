@@ -13,6 +13,7 @@
 #include "common/str.h"
 #include "common/xmalloc.h"
 #include "core/net.h"
+#include "irc/cmd/args.h"
 #include "irc/irc_int.h"
 
 #include <event2/event.h>
@@ -20,8 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SASL_MAX       8192 /* decoded payload bytes accepted */
-#define SASL_MAX_FAILS 5    /* failed attempts before the connection is closed */
+#define SASL_MAX_FAILS 5 /* failed attempts before the connection is closed */
 
 void sasl_reset(struct client *cl)
 {
@@ -290,38 +290,28 @@ static void sasl_start(struct client *cl, const char *mech)
 	client_send_out(cl, &o);
 }
 
-/* Gather one chunk; returns true when the payload is complete. */
+/* Gather one chunk (args_sasl_chunk); returns true when the payload is complete. */
 static bool sasl_gather(struct client *cl, const char *chunk)
 {
-	size_t n = strlen(chunk);
+	bool done;
 
-	if (strcmp(chunk, "+") == 0)
-		return true;
-	if (cl->sasl_len + n > SASL_MAX * 4 / 3 + 4) {
+	if (args_sasl_chunk(&cl->sasl_buf, &cl->sasl_len, chunk, &done) != 0) {
 		client_num(cl, ERR_SASLTOOLONG);
 		sasl_reset(cl);
 		return false;
 	}
-	cl->sasl_buf = xrealloc(cl->sasl_buf, cl->sasl_len + n + 1);
-	memcpy(cl->sasl_buf + cl->sasl_len, chunk, n);
-	cl->sasl_len += n;
-	cl->sasl_buf[cl->sasl_len] = '\0';
-	return n < 400;
+	return done;
 }
 
 static void sasl_payload(struct client *cl)
 {
-	size_t cap = cl->sasl_len + 1, len = 0;
-	char *data = xmalloc(cap);
+	size_t len;
+	char *data;
 
-	if (cl->sasl_len &&
-	    sodium_base642bin((unsigned char *)data, cap, cl->sasl_buf, cl->sasl_len, NULL, &len,
-	                      NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
-		free(data);
+	if (args_sasl_decode(cl->sasl_buf, cl->sasl_len, &data, &len) != 0) {
 		sasl_failure(cl, "malformed base64");
 		return;
 	}
-	data[len] = '\0';
 	if (cl->sasl_buf) {
 		sodium_memzero(cl->sasl_buf, cl->sasl_len);
 		free(cl->sasl_buf);
@@ -332,7 +322,7 @@ static void sasl_payload(struct client *cl)
 		plain_step(cl, data, len);
 	else
 		scram_step(cl, data, len);
-	sodium_memzero(data, cap);
+	sodium_memzero(data, len + 1);
 	free(data);
 }
 

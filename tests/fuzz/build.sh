@@ -14,7 +14,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-build-fuzz}
 [ $# -gt 0 ] && shift
 case $out in /*) ;; *) out=$root/$out ;; esac
-targets=${*:-fuzz_line fuzz_tags fuzz_config fuzz_sasl}
+targets=${*:-fuzz_line fuzz_tags fuzz_config fuzz_sasl fuzz_cap fuzz_chathistory fuzz_search}
 
 CC=${CC:-clang}
 CFLAGS="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -22,14 +22,15 @@ CFLAGS="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -Wno-unused-parameter -I$root/src -I$root/tests/fuzz"
 
 common="src/common/str.c src/common/utf8.c src/common/xmalloc.c src/common/log.c \
-  src/common/timeutil.c src/common/id.c"
+  src/common/timeutil.c src/common/id.c src/common/b64.c"
 
 # The sources and libraries each target needs.
 sources() {
 	case $1 in
 	fuzz_line | fuzz_tags) echo "src/irc/message.c" ;;
 	fuzz_config) echo "src/core/config.c" ;;
-	fuzz_sasl) echo "src/chat/password.c src/chat/scram.c" ;;
+	fuzz_sasl) echo "src/chat/password.c src/chat/scram.c src/irc/cmd/args.c src/irc/message.c" ;;
+	fuzz_cap | fuzz_chathistory | fuzz_search) echo "src/irc/cmd/args.c src/irc/message.c" ;;
 	*) echo "unknown target $1" >&2; exit 2 ;;
 	esac
 }

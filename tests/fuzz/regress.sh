@@ -14,7 +14,7 @@ out=${1:-build-fuzz}
 case $out in /*) ;; *) out=$root/$out ;; esac
 status=0
 
-for t in fuzz_line fuzz_tags fuzz_config fuzz_sasl; do
+for t in fuzz_line fuzz_tags fuzz_config fuzz_sasl fuzz_cap fuzz_chathistory fuzz_search; do
 	files=$(find "$root/tests/fuzz/corpus/$t" "$root/tests/fuzz/regress/$t" -type f \
 		! -name '*.md' 2>/dev/null | sort)
 	if [ -z "$files" ]; then

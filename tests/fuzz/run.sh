@@ -18,7 +18,7 @@ secs=${2:-60}
 [ $# -gt 0 ] && shift
 [ $# -gt 0 ] && shift
 case $out in /*) ;; *) out=$root/$out ;; esac
-targets=${*:-fuzz_line fuzz_tags fuzz_config fuzz_sasl}
+targets=${*:-fuzz_line fuzz_tags fuzz_config fuzz_sasl fuzz_cap fuzz_chathistory fuzz_search}
 status=0
 
 # Longest input worth trying per target (the parsers' own limits and a bit).
@@ -26,6 +26,8 @@ max_len() {
 	case $1 in
 	fuzz_line | fuzz_tags) echo 9000 ;;
 	fuzz_sasl) echo 8300 ;;
+	fuzz_cap) echo 12000 ;;
+	fuzz_chathistory | fuzz_search) echo 600 ;;
 	*) echo 4096 ;;
 	esac
 }

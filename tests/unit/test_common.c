@@ -13,7 +13,9 @@
 
 #include <cmocka.h>
 
+#include "common/b64.h"
 #include "common/id.h"
+#include "common/proc.h"
 #include "common/map.h"
 #include "common/str.h"
 #include "common/timeutil.h"
@@ -571,6 +573,50 @@ static void test_ptrvec(void **state)
 	ptrvec_free(&pv);
 }
 
+static void test_b64_strict(void **state)
+{
+	unsigned char out[64];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(b64_decode("aGVsbG8=", 8, out, sizeof out, &n), 0);
+	assert_int_equal(n, 5);
+	assert_memory_equal(out, "hello", 5);
+	assert_int_equal(b64_decode("", 0, out, sizeof out, &n), 0);
+	assert_int_equal(n, 0);
+	/* libsodium 1.0.18 alone takes 0xd5 as a digit (found by fuzz_cap) */
+	assert_int_equal(b64_decode("\xd5JQD", 4, out, sizeof out, &n), -1);
+	assert_int_equal(b64_decode("aGVsbG8", 7, out, sizeof out, &n), -1);   /* no padding */
+	assert_int_equal(b64_decode("aGVs bG8=", 9, out, sizeof out, &n), -1); /* a space */
+	assert_int_equal(b64_decode("aGVsbG8=\0x", 10, out, sizeof out, &n), -1);
+	assert_int_equal(b64_decode("aGVsbG8=", 8, out, 3, &n), -1); /* does not fit */
+}
+
+static void test_proc_capture(void **state)
+{
+	const char *const ok[] = {"/bin/sh", "-c", "echo out; echo err >&2; exit 3", NULL};
+	const char *const path[] = {"true", NULL};
+	const char *const missing[] = {"/nonexistent/program", NULL};
+	char out[8];
+	char big[64];
+
+	(void)state;
+	assert_int_equal(proc_capture(ok, PROC_STDERR, big, sizeof big), 3);
+	assert_string_equal(big, "out\nerr\n");
+	assert_int_equal(proc_capture(ok, 0, big, sizeof big), 3);
+	assert_string_equal(big, "out\n");
+	assert_int_equal(proc_capture(path, PROC_PATH | PROC_CHDIR_ROOT, big, sizeof big), 0);
+	assert_int_equal(proc_capture(missing, 0, big, sizeof big), 127);
+	/* more than fits: the tail is kept, terminated */
+	{
+		const char *const loud[] = {"/bin/sh", "-c", "printf 0123456789abcdef", NULL};
+
+		assert_int_equal(proc_capture(loud, 0, out, sizeof out), 0);
+		assert_true(strlen(out) < sizeof out);
+		assert_int_equal(out[strlen(out) - 1], 'f');
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -595,6 +641,8 @@ int main(void)
 	    cmocka_unit_test(test_map_grow_iterate),
 	    cmocka_unit_test(test_map_empty_iterate),
 	    cmocka_unit_test(test_ptrvec),
+	    cmocka_unit_test(test_b64_strict),
+	    cmocka_unit_test(test_proc_capture),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

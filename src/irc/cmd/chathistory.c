@@ -6,61 +6,24 @@
  * Answers come in a "chathistory" batch (or "draft/chathistory-targets")
  * for clients with `batch`. A target the user may not read is answered
  * exactly like one that does not exist (INVALID_TARGET), so secret rooms
- * never show. Errors are the specification's FAIL codes.
+ * never show. Errors are the specification's FAIL codes. The arguments are
+ * read by args_ch() (args.c); here the target is resolved and answered.
  */
 #include "common/str.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
+#include "irc/cmd/args.h"
 #include "irc/irc_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum ch_sub { CH_BEFORE, CH_AFTER, CH_LATEST, CH_AROUND, CH_BETWEEN, CH_TARGETS };
-
-static const char *const sub_names[] = {"BEFORE", "AFTER",   "LATEST",
-                                        "AROUND", "BETWEEN", "TARGETS"};
-
-/* A reference: msgid=..., timestamp=..., or "*" (LATEST only). */
-struct ch_ref {
-	bool star;      /* "*" */
-	char msgid[32]; /* msgid reference, or "" */
-	int64_t ts;     /* timestamp reference, or 0 */
-};
-
-static int parse_ref(const char *s, struct ch_ref *r)
-{
-	memset(r, 0, sizeof(*r));
-	if (strcmp(s, "*") == 0) {
-		r->star = true;
-		return 0;
-	}
-	if (strncmp(s, "msgid=", 6) == 0 && s[6] &&
-	    strnlen(s + 6, sizeof(r->msgid)) < sizeof(r->msgid)) {
-		str_copy(r->msgid, s + 6, sizeof(r->msgid));
-		return 0;
-	}
-	if (strncmp(s, "timestamp=", 10) == 0 && time_parse_iso(s + 10, &r->ts) == 0 && r->ts > 0)
-		return 0;
-	return -1;
-}
-
-static int parse_limit(const char *s, int *limit)
-{
-	int64_t v;
-
-	if (str_to_i64(s, 1, IRC_CHATHISTORY_MAX, &v) != 0)
-		return -1;
-	*limit = (int)v;
-	return 0;
-}
-
 /* The answer to one query. */
 struct ch_op {
 	struct irc_async *a;            /* the client's pending answer */
 	char target[CHAT_NAME_MAX + 1]; /* as the client wrote it */
-	enum ch_sub sub;                /* subcommand */
+	enum args_ch_sub sub;           /* subcommand */
 };
 
 static void fail(struct client *cl, const char *code, const char *ctx1, const char *ctx2,
@@ -111,12 +74,12 @@ static void history_done(int rc, const struct chat_msg *msgs, size_t n, void *ar
 	if (!cl)
 		goto out;
 	if (rc == CHAT_ENOROOM || rc == CHAT_EDENIED) {
-		fail(cl, "INVALID_TARGET", sub_names[op->sub], op->target,
+		fail(cl, "INVALID_TARGET", args_ch_sub_name(op->sub), op->target,
 		     "No such conversation, or you may not read it");
 		goto out;
 	}
 	if (rc) {
-		fail(cl, "MESSAGE_ERROR", sub_names[op->sub], op->target,
+		fail(cl, "MESSAGE_ERROR", args_ch_sub_name(op->sub), op->target,
 		     "History cannot be read right now; try again");
 		goto out;
 	}
@@ -181,66 +144,14 @@ out:
 	free(op);
 }
 
-/* Fill the window from the subcommand and its references. */
-static int window_of(enum ch_sub sub, const struct ch_ref *r1, const struct ch_ref *r2,
-                     struct chat_history_window *w)
+static bool chathistory_targets(struct client *cl, const struct args_ch *a)
 {
-	switch (sub) {
-	case CH_BEFORE:
-		str_copy(w->before_msgid, r1->msgid, sizeof(w->before_msgid));
-		w->before_ts = r1->ts;
-		w->from_newest = true;
-		return r1->star ? -1 : 0;
-	case CH_AFTER:
-		str_copy(w->after_msgid, r1->msgid, sizeof(w->after_msgid));
-		w->after_ts = r1->ts;
-		return r1->star ? -1 : 0;
-	case CH_LATEST:
-		/* Everything newer than the reference ("*": no bound), newest end. */
-		str_copy(w->after_msgid, r1->msgid, sizeof(w->after_msgid));
-		w->after_ts = r1->ts;
-		w->from_newest = true;
-		return 0;
-	case CH_AROUND:
-		str_copy(w->around_msgid, r1->msgid, sizeof(w->around_msgid));
-		w->around_ts = r1->ts;
-		return r1->star ? -1 : 0;
-	case CH_BETWEEN: {
-		/* Counted from the first reference towards the second. */
-		bool down = (r1->ts && r2->ts && r1->ts > r2->ts);
-		const struct ch_ref *lo = down ? r2 : r1, *hi = down ? r1 : r2;
+	struct ch_op *op = xcalloc(1, sizeof(*op));
 
-		if (r1->star || r2->star)
-			return -1;
-		str_copy(w->after_msgid, lo->msgid, sizeof(w->after_msgid));
-		w->after_ts = lo->ts;
-		str_copy(w->before_msgid, hi->msgid, sizeof(w->before_msgid));
-		w->before_ts = hi->ts;
-		w->from_newest = down;
-		return 0;
-	}
-	default:
-		return -1;
-	}
-}
-
-static bool chathistory_targets(struct client *cl, struct irc_msg *m)
-{
-	struct ch_ref r1, r2;
-	struct ch_op *op;
-	int limit;
-
-	if (m->n_params < 4 || parse_ref(m->params[1], &r1) || parse_ref(m->params[2], &r2) ||
-	    !r1.ts || !r2.ts || parse_limit(m->params[3], &limit)) {
-		fail(cl, "INVALID_PARAMS", "TARGETS", NULL,
-		     "Usage: CHATHISTORY TARGETS timestamp=T1 timestamp=T2 LIMIT");
-		return true;
-	}
-	op = xcalloc(1, sizeof(*op));
-	op->sub = CH_TARGETS;
+	op->sub = ARGS_CH_TARGETS;
 	op->a = irc_async_begin(cl);
-	chat_history_targets(cl->irc->chat, cl->session->user, r1.ts < r2.ts ? r1.ts : r2.ts,
-	                     r1.ts < r2.ts ? r2.ts : r1.ts, limit, targets_done, op);
+	chat_history_targets(cl->irc->chat, cl->session->user, a->from_ts, a->to_ts, a->limit,
+	                     targets_done, op);
 	return true;
 }
 
@@ -269,40 +180,34 @@ static bool target_of(struct client *cl, const char *sub, const char *target,
 
 bool cmd_chathistory(struct client *cl, struct irc_msg *m)
 {
-	struct chat_history_window w;
-	struct ch_ref r1, r2;
-	enum ch_sub sub = CH_TARGETS;
-	int nrefs, limit;
+	struct args_ch a;
 	struct ch_op *op;
+	int rc = args_ch(m->n_params, m->params, &a);
 
-	for (int i = 0; i <= CH_TARGETS; i++)
-		if (str_ieq(m->params[0], sub_names[i]))
-			sub = (enum ch_sub)i;
-	if (!str_ieq(m->params[0], sub_names[sub])) {
+	if (rc == ARGS_CH_EUNKNOWN) {
 		fail(cl, "INVALID_PARAMS", m->params[0], NULL, "Unknown CHATHISTORY subcommand");
 		return true;
 	}
-	if (sub == CH_TARGETS)
-		return chathistory_targets(cl, m);
-	nrefs = sub == CH_BETWEEN ? 2 : 1;
-	memset(&w, 0, sizeof(w));
-	memset(&r2, 0, sizeof(r2));
-	if (m->n_params < 3 + nrefs || parse_ref(m->params[2], &r1) ||
-	    (nrefs == 2 && parse_ref(m->params[3], &r2)) ||
-	    parse_limit(m->params[2 + nrefs], &limit) || window_of(sub, &r1, &r2, &w)) {
-		fail(cl, "INVALID_PARAMS", sub_names[sub], NULL,
+	if (rc && a.sub == ARGS_CH_TARGETS) {
+		fail(cl, "INVALID_PARAMS", "TARGETS", NULL,
+		     "Usage: CHATHISTORY TARGETS timestamp=T1 timestamp=T2 LIMIT");
+		return true;
+	}
+	if (rc) {
+		fail(cl, "INVALID_PARAMS", args_ch_sub_name(a.sub), NULL,
 		     "Bad reference or limit (msgid=ID, timestamp=YYYY-MM-DDThh:mm:ss.sssZ, "
 		     "limit 1-" IRC_CHATHISTORY_MAX_STR ")");
 		return true;
 	}
-	if (!target_of(cl, sub_names[sub], m->params[1], &w))
+	if (a.sub == ARGS_CH_TARGETS)
+		return chathistory_targets(cl, &a);
+	if (!target_of(cl, args_ch_sub_name(a.sub), a.target, &a.w))
 		return true;
-	w.limit = limit;
-	w.messages_only = !client_has(cl, CAP_EVENT_PLAYBACK);
+	a.w.messages_only = !client_has(cl, CAP_EVENT_PLAYBACK);
 	op = xcalloc(1, sizeof(*op));
-	op->sub = sub;
-	str_copy(op->target, m->params[1], sizeof(op->target));
+	op->sub = a.sub;
+	str_copy(op->target, a.target, sizeof(op->target));
 	op->a = irc_async_begin(cl);
-	chat_history_query(cl->irc->chat, cl->session->user, &w, history_done, op);
+	chat_history_query(cl->irc->chat, cl->session->user, &a.w, history_done, op);
 	return true;
 }
