@@ -374,15 +374,16 @@ def guest_registers(server, timeout=5.0):
     return "001" if m.command == "001" else m.last
 
 
-def make_pool_server(make_server, topology, name, start=True, auth=None, unconfirmed="serve"):
+def make_pool_server(make_server, topology, name, start=True, auth=None, unconfirmed="serve",
+                     extra=""):
     """A Server that is pool member `name` of `topology` (no [database] url of its own).
     Tests not about partitions serve without reading the backup database (most
     topologies here name an unreachable one); unconfirmed=None keeps the default
     (fail-closed)."""
-    extra = "[pool]\ntopology = %s\nserver = %s" % (topology, name)
+    pool = "[pool]\ntopology = %s\nserver = %s" % (topology, name)
     if unconfirmed:
-        extra += "\nunconfirmed = " + unconfirmed
-    s = make_server(start=False, auth=auth, extra=extra)
+        pool += "\nunconfirmed = " + unconfirmed
+    s = make_server(start=False, auth=auth, extra=pool + "\n\n" + extra)
     if s.db_url:
         with open(s.config) as f:
             text = f.read()

@@ -173,10 +173,26 @@ def shipped_segments(d):
     return sorted(n[:-7] for n in os.listdir(d.share) if n.endswith(".sha256"))
 
 
-def test_data_center_a_lost_failover_and_the_fence(make_server, dcs):
+def compliance_events(out):
+    """Every exported event (JSON Lines) of the files in out."""
+    events = []
+    for name in sorted(os.listdir(out)):
+        if name.startswith("pchat-") and name.endswith(".jsonl"):
+            with open(os.path.join(out, name), encoding="utf-8") as f:
+                events += [json.loads(line) for line in f]
+    return events
+
+
+def test_data_center_a_lost_failover_and_the_fence(make_server, dcs, tmp_path, monkeypatch):
     d = dcs
-    a1 = make_pool_server(make_server, d.topology, "a1", start=False)
-    b1 = make_pool_server(make_server, d.topology, "b1", start=False)
+    monkeypatch.setenv("PCHAT_TEST_COMPLIANCE_INTERVAL", "1")  # each adapter every second
+    monkeypatch.setenv("PCHAT_TEST_COMPLIANCE_LEASE_MS", "2000")
+    out = {n: str(tmp_path / ("compliance-" + n)) for n in ("a1", "b1")}
+    comp = "[compliance]\nenabled = yes\nformat = jsonl\noutput_dir = %s\n"
+    for o in out.values():
+        os.mkdir(o)
+    a1 = make_pool_server(make_server, d.topology, "a1", start=False, extra=comp % out["a1"])
+    b1 = make_pool_server(make_server, d.topology, "b1", start=False, extra=comp % out["b1"])
     a1.start()
     b1.start()
     room = a1.add_room(live=True)
@@ -262,6 +278,15 @@ def test_data_center_a_lost_failover_and_the_fence(make_server, dcs):
     # writes work in B
     bob.join(room)
     assert send_acked(bob, room, "in data center B") is not None
+    # compliance: B's adapter exports what the backup still had queued; every message
+    # there has its event in one of the data centers' archives. (Not exactly once across
+    # the failover: a range exported and purged after the recovery point is exported
+    # again by B — docs/compliance.md "Across a failover".)
+    wait_for(lambda: b1.ctl("compliance", "status", json_out=True)["queued"] == 0,
+             timeout=30, what="B's adapter exported the queue")
+    events = compliance_events(out["b1"]) + compliance_events(out["a1"])
+    chat = {e["msgid"] for e in events if e["type"] == "CHAT"}
+    assert {dict(acked)[t] for t in got} <= chat
     # (f) the fence: data center A comes back with its old configuration
     subprocess.run([PGTMP, "restart", d.primary_dir], check=True, capture_output=True,
                    timeout=120)
