@@ -71,6 +71,7 @@ bench: build
 	bench/run.sh $(abspath $(BUILD))
 	bench/run_compliance.sh $(abspath $(BUILD))
 	bench/run_pool.sh $(abspath $(BUILD))
+	bench/run_failover.sh $(abspath $(BUILD))
 
 # valgrind needs a build without the sanitizers; the PostgreSQL suites run
 # through a shell wrapper (tests/pg/run_contract.sh) and are left out.

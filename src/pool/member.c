@@ -262,11 +262,16 @@ static void watch_seen_cb(void *arg)
 	free(s);
 }
 
-/* One round of the watch thread: read both, fence, post. */
-static void watch_round(struct pool_watch *w, struct store *open[2])
+/*
+ * One round of the watch thread: read both, fence, post. Returns whether a
+ * session that was open was lost (ended by a failover step, a restart): the
+ * next round then comes at once, not POOL_WATCH_MS later.
+ */
+static bool watch_round(struct pool_watch *w, struct store *open[2])
 {
 	const struct topo_db *dbs[2] = {&w->topo.primary, &w->topo.backup};
 	struct watch_seen *s = xcalloc(1, sizeof(*s));
+	bool was_open[2] = {open[0] != NULL, open[1] != NULL}, lost = false;
 	struct pool_view v;
 
 	for (int i = 0; i < 2; i++)
@@ -281,6 +286,7 @@ static void watch_round(struct pool_watch *w, struct store *open[2])
 			str_copy(s->error[i], v.error[i], sizeof s->error[i]);
 			store_close(open[i]); /* opened again next round */
 			open[i] = NULL;
+			lost = lost || was_open[i];
 		}
 	}
 	s->generation = v.generation;
@@ -294,6 +300,7 @@ static void watch_round(struct pool_watch *w, struct store *open[2])
 	}
 	pthread_mutex_unlock(&w->mu);
 	free(s);
+	return lost;
 }
 
 static void *watch_main(void *arg)
@@ -304,10 +311,14 @@ static void *watch_main(void *arg)
 
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
+		int wait_ms;
+
 		pthread_mutex_unlock(&w->mu);
-		watch_round(w, open);
+		wait_ms = watch_round(w, open) ? POOL_WATCH_RETRY_MS : POOL_WATCH_MS;
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += POOL_WATCH_MS / 1000;
+		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+		until.tv_sec += wait_ms / 1000 + until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
 		pthread_mutex_lock(&w->mu);
 		while (!w->stop && pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT)
 			;

@@ -125,7 +125,8 @@ struct pool_member_ops {
 	void (*moved)(enum pool_db_index use, int64_t generation, void *arg);
 };
 
-#define POOL_WATCH_MS 2000 /* the watch reads both databases this often */
+#define POOL_WATCH_MS       2000 /* the watch reads both databases this often */
+#define POOL_WATCH_RETRY_MS 200  /* and this soon after losing a session */
 
 /*
  * Start heartbeats and control-row reads on store st (its jobs; st must
