@@ -71,6 +71,11 @@ extern const char ctl_failover_summary[];
 extern const char ctl_failover_usage[];
 int ctl_failover_run(struct ctl *ctx, int argc, char **argv);
 
+/* pchatctl failback (failover.c): the same machine, the way back. */
+extern const char ctl_failback_summary[];
+extern const char ctl_failback_usage[];
+int ctl_failback_run(struct ctl *ctx, int argc, char **argv);
+
 /* pchatctl migrate (migrate.c): a leaf at the root of the tree. */
 extern const char ctl_migrate_summary[];
 extern const char ctl_migrate_usage[];

@@ -19,9 +19,11 @@
 #include "common/xmalloc.h"
 #include "ctl/ctl.h"
 #include "ha/ha.h"
+#include "pool/logship.h"
 #include "pool/topology.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,10 @@ enum {
 	OPT_AFTER,
 	OPT_STATE,
 	OPT_TIMEOUT,
+	OPT_LOG_SHIPPING,
+	OPT_BASEBACKUP,
+	OPT_THAW,
+	OPT_REPLACE,
 };
 
 /* One command's options and what they resolve to. */
@@ -57,6 +63,10 @@ struct dbha {
 	int after;                 /* --after SEC, 0 = the topology's */
 	const char *state;         /* --state FILE */
 	int timeout;               /* --timeout SEC, 0 = default */
+	bool log_shipping;         /* --log-shipping */
+	bool basebackup;           /* --basebackup */
+	bool thaw;                 /* --thaw */
+	bool replace;              /* --replace */
 	struct topology *topo;     /* read when there is one (heap) */
 	const struct topo_db *db;  /* the section named, NULL for a URL */
 	const char *which;         /* "primary" / "backup", NULL for a URL */
@@ -112,6 +122,18 @@ static int on_opt(struct ctl *ctx, void *arg, int val, const char *optarg)
 		return CTL_EXIT_OK;
 	case OPT_TIMEOUT:
 		return int_opt(ctx, "--timeout", optarg, 1, 3600, &h->timeout);
+	case OPT_LOG_SHIPPING:
+		h->log_shipping = true;
+		return CTL_EXIT_OK;
+	case OPT_BASEBACKUP:
+		h->basebackup = true;
+		return CTL_EXIT_OK;
+	case OPT_THAW:
+		h->thaw = true;
+		return CTL_EXIT_OK;
+	case OPT_REPLACE:
+		h->replace = true;
+		return CTL_EXIT_OK;
 	default:
 		return ctl_usage(ctx, "unknown option");
 	}
@@ -130,6 +152,10 @@ static const struct option all_opts[] = {
     {"after", required_argument, NULL, OPT_AFTER},
     {"state", required_argument, NULL, OPT_STATE},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"log-shipping", no_argument, NULL, OPT_LOG_SHIPPING},
+    {"basebackup", no_argument, NULL, OPT_BASEBACKUP},
+    {"thaw", no_argument, NULL, OPT_THAW},
+    {"replace", no_argument, NULL, OPT_REPLACE},
     {NULL, 0, NULL, 0},
 };
 
@@ -376,8 +402,9 @@ static int record(struct ctl *ctx, const struct dbha *h, const struct ha_kv *kv,
 
 int ctl_db_install_mirror(struct ctl *ctx, int argc, char **argv)
 {
-	static const char *const names[] = {"database", "topology", "mirror",        "data-dir",
-	                                    "start",    "timeout",  "port-from-url", NULL};
+	static const char *const names[] = {"database",      "topology", "mirror",
+	                                    "data-dir",      "start",    "timeout",
+	                                    "port-from-url", "replace",  NULL};
 	struct ha_log log = {say_line, ctx};
 	struct dbha h = {0};
 	struct ha_mirror_opts o = {0};
@@ -392,8 +419,8 @@ int ctl_db_install_mirror(struct ctl *ctx, int argc, char **argv)
 		rc = resolve(ctx, &h, NULL);
 	if (rc != CTL_EXIT_OK)
 		goto out;
-	o = (struct ha_mirror_opts){h.url,   h.mirror,        h.data_dir,      h.bindir,
-	                            h.start, h.port_from_url, h.timeout * 1000};
+	o = (struct ha_mirror_opts){h.url,   h.mirror,        h.data_dir,       h.bindir,
+	                            h.start, h.port_from_url, h.timeout * 1000, h.replace};
 	rc = exit_for(ha_install_mirror(&o, &log, &r, err, sizeof err));
 	if (rc != CTL_EXIT_OK) {
 		ctl_fail(ctx, rc, "%s", err);
@@ -645,6 +672,170 @@ int ctl_db_status(struct ctl *ctx, int argc, char **argv)
 	status_text("backup", b);
 	json_decref(p);
 	json_decref(b);
+out:
+	dbha_end(&h);
+	return rc;
+}
+
+/* --- reseed, freeze (the failback) ----------------------------------------------- */
+
+/* Parse the options named; --database must name one of the topology's pair (why: its role). */
+static int dbha_start_pair(struct ctl *ctx, struct dbha *h, int argc, char **argv,
+                           const char *const *names, const char *why)
+{
+	int rc = dbha_parse(ctx, h, argc, argv, names, NULL, 0);
+
+	if (rc == CTL_EXIT_OK && (!h->database || (strcmp(h->database, "primary") != 0 &&
+	                                           strcmp(h->database, "backup") != 0)))
+		rc = ctl_usage(ctx, "--database primary|backup is required (%s)", why);
+	if (rc == CTL_EXIT_OK)
+		rc = resolve(ctx, h, NULL);
+	return rc;
+}
+
+/* The topology's other database: the source of a re-seed, the standby of a freeze. */
+static const struct topo_db *other_db(const struct dbha *h)
+{
+	return topo_db(h->topo, strcmp(h->which, "primary") == 0 ? "backup" : "primary");
+}
+
+/* Print a result's fields, one "key: value" line each. */
+static void print_result(json_t *r)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(r, key, v)
+	{
+		char *text = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY);
+
+		printf("%s: %s\n", key, text ? text : json_string_value(v));
+		free(text);
+	}
+}
+
+/* The restore commands of the topology's log shipping: the standby's and pg_rewind's. */
+static int logship_conf(struct ctl *ctx, struct dbha *h, char *conf, char *rewind, size_t len)
+{
+	char archive[2 * PATH_MAX + 64], restore[2 * PATH_MAX + 64];
+	int rc;
+
+	conf[0] = rewind[0] = '\0';
+	if (!h->topo->logship.share[0] || !h->topo->logship.copy_destination[0])
+		return CTL_EXIT_OK;
+	rc = ctl_logship_commands(ctx, h->topo, archive, restore, rewind, len);
+	if (rc == CTL_EXIT_OK)
+		snprintf(conf, len, "restore_command = '%s'\n", restore);
+	return rc;
+}
+
+/* While waiting for log shipping: a round of the copy job, whether its daemon runs or not. */
+static void copy_tick(void *arg)
+{
+	char err[512];
+
+	ctl_logship_copy_once(arg, err, sizeof err);
+}
+
+int ctl_db_reseed(struct ctl *ctx, int argc, char **argv)
+{
+	static const char *const names[] = {"database",   "topology", "data-dir", "log-shipping",
+	                                    "basebackup", "timeout",  NULL};
+	struct ha_log log = {say_line, ctx};
+	struct dbha h = {0};
+	struct ha_reseed_opts o = {0};
+	char err[HA_ERR_MAX], conf[2 * PATH_MAX + 128], rewind[2 * PATH_MAX + 128];
+	json_t *r = NULL;
+	int rc;
+
+	rc = dbha_start_pair(ctx, &h, argc, argv, names,
+	                     "the source is the topology's other database");
+	if (rc == CTL_EXIT_OK && !h.data_dir && !h.db->data_dir[0])
+		rc = ctl_fail(ctx, CTL_EXIT_CONFIG,
+		              "no data directory: set data_dir in [database %s] of the topology or "
+		              "pass --data-dir (run this where that directory is)",
+		              h.which);
+	if (rc == CTL_EXIT_OK)
+		rc = logship_conf(ctx, &h, conf, rewind, sizeof conf);
+	if (rc == CTL_EXIT_OK && h.log_shipping && !conf[0])
+		rc = ctl_fail(ctx, CTL_EXIT_CONFIG,
+		              "--log-shipping: the topology has no [logship] share and "
+		              "copy_destination");
+	if (rc == CTL_EXIT_OK && h.log_shipping &&
+	    logship_set_paused(h.topo->logship.copy_destination, false, err, sizeof err) != 0)
+		rc = ctl_fail(ctx, CTL_EXIT_SYSTEM, "cannot resume log shipping: %s", err);
+	if (rc != CTL_EXIT_OK)
+		goto out;
+	o = (struct ha_reseed_opts){.source_url = other_db(&h)->url,
+	                            .url = h.url,
+	                            .data_dir = h.data_dir ? h.data_dir : h.db->data_dir,
+	                            .bindir = h.bindir,
+	                            .follow = h.log_shipping ? HA_FOLLOW_LOGSHIP : HA_FOLLOW_STREAM,
+	                            .conf = h.log_shipping ? conf : NULL,
+	                            .basebackup = h.basebackup,
+	                            .wait_ms = h.timeout * 1000,
+	                            .rewind_restore = rewind[0] ? rewind : NULL,
+	                            .tick = copy_tick,
+	                            .tick_arg = h.topo};
+	rc = exit_for(ha_reseed(&o, &log, &r, err, sizeof err));
+	if (rc != CTL_EXIT_OK) {
+		ctl_fail(ctx, rc, "%s", err);
+		goto out;
+	}
+	json_object_set_new(r, "database", json_string(h.which));
+	if (h.log_shipping)
+		json_object_set_new(
+		    r, "copy_job_running",
+		    json_boolean(logship_daemon_pid(h.topo->logship.copy_destination) > 0));
+	if (ctx->json) {
+		ctl_json_out(r);
+		goto out;
+	}
+	printf("%s re-seeded from %s (%s): a standby following it by %s\n", h.which,
+	       strcmp(h.which, "primary") == 0 ? "backup" : "primary",
+	       json_string_value(json_object_get(r, "method")),
+	       json_string_value(json_object_get(r, "follow")));
+	if (h.log_shipping && !json_is_true(json_object_get(r, "copy_job_running")))
+		printf("the copy job is not running: start it in data center B (pchatctl logship "
+		       "copy --watch, as a service); this command copied meanwhile\n");
+	print_result(r);
+	json_decref(r);
+out:
+	dbha_end(&h);
+	return rc;
+}
+
+int ctl_db_freeze(struct ctl *ctx, int argc, char **argv)
+{
+	static const char *const names[] = {"database", "topology", "thaw", "timeout", NULL};
+	struct ha_log log = {say_line, ctx};
+	struct dbha h = {0};
+	char err[HA_ERR_MAX];
+	json_t *r = NULL;
+	int rc;
+
+	rc = dbha_start_pair(ctx, &h, argc, argv, names,
+	                     "the standby that must catch up is the topology's other database");
+	if (rc != CTL_EXIT_OK)
+		goto out;
+	rc = exit_for(ha_freeze(h.url, other_db(&h)->url, h.thaw, h.timeout * 1000, &log, &r, err,
+	                        sizeof err));
+	if (rc != CTL_EXIT_OK) {
+		ctl_fail(ctx, rc, "%s", err);
+		goto out;
+	}
+	json_object_set_new(r, "database", json_string(h.which));
+	if (ctx->json) {
+		ctl_json_out(r);
+		goto out;
+	}
+	if (h.thaw)
+		printf("%s takes writes again\n", h.which);
+	else
+		printf("%s frozen (read-only); the %s has everything up to it\n", h.which,
+		       strcmp(h.which, "primary") == 0 ? "backup" : "primary");
+	print_result(r);
+	json_decref(r);
 out:
 	dbha_end(&h);
 	return rc;

@@ -17,6 +17,7 @@
  * (src/ha, pchatctl db).
  */
 #include "ctl/ctl.h"
+#include "ctl/db_ha.h"
 
 #include "common/log.h"
 #include "common/proc.h"
@@ -49,6 +50,7 @@
 
 enum {
 	OPT_TOPOLOGY = 500,
+	OPT_FOR_REWIND,
 	OPT_ALL,
 	OPT_WATCH,
 	OPT_INTERVAL,
@@ -62,6 +64,7 @@ struct ls_ctx {
 	bool all;             /* --all */
 	bool watch;           /* --watch */
 	bool accept_loss;     /* --accept-data-loss */
+	bool for_rewind;      /* --for-rewind (restore-file) */
 	int interval;         /* --interval SEC (copy --watch) */
 	int timeout;          /* --timeout SEC (restore --all) */
 	struct topology topo; /* read by ls_open */
@@ -86,6 +89,9 @@ static int on_ls_opt(struct ctl *ctx, void *arg, int val, const char *optarg)
 		return CTL_EXIT_OK;
 	case OPT_ACCEPT_LOSS:
 		l->accept_loss = true;
+		return CTL_EXIT_OK;
+	case OPT_FOR_REWIND:
+		l->for_rewind = true;
 		return CTL_EXIT_OK;
 	case OPT_INTERVAL:
 	case OPT_TIMEOUT:
@@ -215,6 +221,14 @@ static int copy_round(const struct topo_logship *ls, bool prune, struct logship_
 	return rc;
 }
 
+int ctl_logship_copy_once(const struct topology *t, char *err, size_t errlen)
+{
+	struct logship_copy_result res;
+	struct logship_prune_result pr;
+
+	return copy_round(&t->logship, false, &res, &pr, err, errlen) == LOGSHIP_OK ? 0 : -1;
+}
+
 /* The copy daemon: a round every interval until SIGTERM. */
 static int copy_watch(struct ctl *ctx, struct ls_ctx *l)
 {
@@ -320,17 +334,21 @@ out_free:
 
 static int ls_restore_file_cmd(struct ctl *ctx, int argc, char **argv)
 {
+	static const struct option restore_opts[] = {
+	    {"topology", required_argument, NULL, OPT_TOPOLOGY},
+	    {"for-rewind", no_argument, NULL, OPT_FOR_REWIND},
+	    {NULL, 0, NULL, 0}};
 	struct ls_ctx *l = xcalloc(1, sizeof(*l));
 	char *pos[2], err[LOGSHIP_ERR_MAX];
 	int rc;
 
-	rc = ctl_parse(ctx, argc, argv, topo_opts, on_ls_opt, l, pos, 2, 2);
+	rc = ctl_parse(ctx, argc, argv, restore_opts, on_ls_opt, l, pos, 2, 2);
 	if (rc == CTL_EXIT_OK)
 		rc = ls_open(ctx, l, false, true);
 	if (rc != CTL_EXIT_OK)
 		goto out_free;
-	rc =
-	    logship_restore_file(l->topo.logship.copy_destination, pos[0], pos[1], err, sizeof err);
+	rc = logship_restore_file(l->topo.logship.copy_destination, pos[0], pos[1], l->for_rewind,
+	                          err, sizeof err);
 	/* missing and paused are PostgreSQL's "not yet": quiet; corrupt is logged already */
 	if (rc == LOGSHIP_ESYS || rc == LOGSHIP_EINVAL)
 		ctl_fail(ctx, LS_EXIT_NOT_RESTORED, "restore-file %s: %s", pos[0], err);
@@ -625,16 +643,15 @@ static bool path_plain(const char *p)
 	                                "0123456789/._+-") == strlen(p);
 }
 
-/* The commands PostgreSQL runs: this pchatctl with the topology's absolute path. */
-static int setup_commands(struct ctl *ctx, struct ls_ctx *l, char *archive, char *restore,
-                          size_t len)
+int ctl_logship_commands(struct ctl *ctx, const struct topology *t, char *archive, char *restore,
+                         char *rewind, size_t len)
 {
 	char exe[PATH_MAX], topo[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 
-	if (n <= 0 || !realpath(l->topo.path, topo))
-		return ctl_fail(ctx, CTL_EXIT_SYSTEM, "cannot resolve pchatctl or %s: %s",
-		                l->topo.path, strerror(errno));
+	if (n <= 0 || !realpath(t->path, topo))
+		return ctl_fail(ctx, CTL_EXIT_SYSTEM, "cannot resolve pchatctl or %s: %s", t->path,
+		                strerror(errno));
 	exe[n] = '\0';
 	if (!path_plain(exe) || !path_plain(topo))
 		return ctl_fail(ctx, CTL_EXIT_INVALID,
@@ -643,6 +660,9 @@ static int setup_commands(struct ctl *ctx, struct ls_ctx *l, char *archive, char
 		                exe, topo);
 	snprintf(archive, len, "%s logship archive --topology %s %%p %%f", exe, topo);
 	snprintf(restore, len, "%s logship restore-file --topology %s %%f %%p", exe, topo);
+	if (rewind)
+		snprintf(rewind, len, "%s logship restore-file --for-rewind --topology %s %%f %%p",
+		         exe, topo);
 	return CTL_EXIT_OK;
 }
 
@@ -742,7 +762,7 @@ static int ls_setup_cmd(struct ctl *ctx, int argc, char **argv)
 	if (rc == CTL_EXIT_OK)
 		rc = ls_open(ctx, l, true, true);
 	if (rc == CTL_EXIT_OK)
-		rc = setup_commands(ctx, l, archive, restore, sizeof archive);
+		rc = ctl_logship_commands(ctx, &l->topo, archive, restore, NULL, sizeof archive);
 	if (rc == CTL_EXIT_OK)
 		rc = setup_primary(ctx, l, archive, &restart);
 	if (rc == CTL_EXIT_OK && l->topo.backup.data_dir[0])
@@ -845,7 +865,7 @@ const struct ctl_cmd ctl_logship_cmds[] = {
      "    pchatctl -c pchat.ini logship copy --all\n\n" LS_EXIT_HELP,
      ls_copy_cmd, NULL},
     {"restore-file", "the backup standby's restore_command: hand over one file",
-     " NAME PATH [--topology FILE]\n"
+     " NAME PATH [--for-rewind] [--topology FILE]\n"
      "DESCRIPTION\n"
      "    Verifies COPY_DESTINATION/NAME (%f) against its .sha256 while copying it\n"
      "    to PATH (%p). Exit 1, and PostgreSQL asks again later, when the file is\n"
@@ -853,7 +873,9 @@ const struct ctl_cmd ctl_logship_cmds[] = {
      "    COPY_DESTINATION/.restore-state), when restore is paused, or when its\n"
      "    checksum does not match (logged; the file is never handed over). A\n"
      "    restored segment is recorded with its time and archive time.\n\n"
-     "OPTIONS\n" LS_TOPO_HELP,
+     "OPTIONS\n" LS_TOPO_HELP
+     "    --for-rewind       pg_rewind's restore_command (pchatctl db reseed):\n"
+     "                       old WAL handed over even while paused, not recorded\n",
      ls_restore_file_cmd, NULL},
     {"status", "the monitor: last file backed up, copied, restored; latencies, gaps",
      " [--json] [--topology FILE]\n"

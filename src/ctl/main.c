@@ -92,6 +92,7 @@ static const struct ctl_cmd root_cmds[] = {
      NULL, ctl_logship_cmds},
     {"migrate", ctl_migrate_summary, ctl_migrate_usage, ctl_migrate_run, NULL},
     {"failover", ctl_failover_summary, ctl_failover_usage, ctl_failover_run, NULL},
+    {"failback", ctl_failback_summary, ctl_failback_usage, ctl_failback_run, NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

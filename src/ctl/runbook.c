@@ -109,6 +109,18 @@ static json_t *fresh_state(const struct runbook *rb)
 	                 (json_int_t)time_now_ms(), "finished_ms", (json_int_t)0, "steps");
 }
 
+/* Whether this finished run was followed by a run of the other kind (then start afresh). */
+static bool superseded(const struct runbook *rb)
+{
+	json_int_t finished = json_integer_value(json_object_get(rb->state, "finished_ms"));
+	json_t *other = rb->opt->other_path ? json_load_file(rb->opt->other_path, 0, NULL) : NULL;
+	bool later = other && finished > 0 &&
+	             json_integer_value(json_object_get(other, "started_ms")) > finished;
+
+	json_decref(other);
+	return later;
+}
+
 /* Load the state file, or start a fresh state. CTL_EXIT_OK or an error code. */
 static int load(struct runbook *rb)
 {
@@ -125,6 +137,11 @@ static int load(struct runbook *rb)
 		return ctl_fail(rb->ctx, CTL_EXIT_INVALID,
 		                "the state file %s is damaged (%s): move it away or pass --restart",
 		                rb->opt->state_path, rb->state ? "fields missing" : jerr.text);
+	if (superseded(rb)) {
+		json_decref(rb->state);
+		rb->state = fresh_state(rb);
+		return CTL_EXIT_OK;
+	}
 	if (strcmp(kind, rb->opt->kind) != 0)
 		return ctl_fail(rb->ctx, CTL_EXIT_INUSE,
 		                "the state file %s belongs to an unfinished %s: finish it first, "
@@ -217,7 +234,13 @@ static int run_step(struct runbook *rb, size_t i)
 	const char *words[RUNBOOK_MAX_ARGS] = {NULL}, *argv[RUNBOOK_MAX_ARGS + 8];
 	const char *why = "";
 	json_t *out = NULL;
-	int rc = s->command(rb, words, &why);
+	int rc = 0;
+
+	if (s->words)
+		for (size_t k = 0; s->words[k] && k + 1 < RUNBOOK_MAX_ARGS; k++)
+			words[k] = s->words[k];
+	else
+		rc = s->command(rb, words, &why);
 
 	if (!rb->ctx->json)
 		printf("[%zu/%zu] %s: %s\n", i + 1, rb->n, s->name, s->title);

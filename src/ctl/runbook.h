@@ -29,8 +29,9 @@ struct runbook;
 
 /* One step: a pchatctl command (argv words after the global options). */
 struct runbook_step {
-	const char *name;  /* short name, the key in the state file */
-	const char *title; /* what it does, one line */
+	const char *name;         /* short name, the key in the state file */
+	const char *title;        /* what it does, one line */
+	const char *const *words; /* a fixed command (NULL-terminated), or NULL: */
 	/*
 	 * Fill argv (at most RUNBOOK_MAX_ARGS - 1 words, NULL-terminated; strings
 	 * must outlive the step: use runbook_strdup). Returns 0, 1 when the step is
@@ -43,6 +44,8 @@ struct runbook_step {
 struct runbook_options {
 	const char *kind;       /* "failover" or "failback" (state file kind) */
 	const char *state_path; /* the state file */
+	const char *other_path; /* the other kind's state file: a run of it started after
+	                           this one finished makes this one start afresh (or NULL) */
 	bool dry_run;           /* print the plan, run nothing */
 	bool restart;           /* forget a finished or stopped run and start again */
 	void *arg;              /* for the step functions (runbook_arg) */

@@ -76,14 +76,19 @@ struct ha_mirror_opts {
 	bool start;             /* start it with pg_ctl and wait for sync */
 	bool port_from_url;     /* record the URL's port in its postgresql.auto.conf */
 	int wait_ms;            /* how long to wait for sync (0 = HA_WAIT_SYNC_MS) */
+	bool replace;           /* stop an old mirror in data_dir and move it aside */
 };
 
 /*
  * Lync's mirror: slot pchat_mirror, pg_basebackup -R as the owner of
  * data_dir's parent, optionally start it, synchronous_standby_names, wait
- * for sync_state 'sync'. *out = {slot_created, started, sync_state}.
- * HA_EREFUSED when data_dir is not empty, the slot is in use, or url is in
- * recovery; HA_EDB, HA_ESYS, HA_ETIMEOUT.
+ * for sync_state 'sync' (a standby's mirror is cascading: wait for
+ * streaming; the setting takes effect at its promotion). A mirror running
+ * in data_dir and streaming from url is not rebuilt: only the setting and
+ * the wait.
+ * *out = {slot_created, started, sync_state, already, cascading,
+ * moved_aside}. HA_EREFUSED when data_dir is not empty (without replace) or
+ * the slot is in use; HA_EDB, HA_ESYS, HA_ETIMEOUT.
  */
 int ha_install_mirror(const struct ha_mirror_opts *o, const struct ha_log *log, json_t **out,
                       char *err, size_t errlen);
@@ -121,6 +126,70 @@ struct ha_switch_result {
  */
 int ha_switchover(const struct ha_switch_opts *o, const struct ha_log *log,
                   struct ha_switch_result *res, char *err, size_t errlen);
+
+/* --- failback: re-seeding an instance, freezing the primary --------------- */
+
+/* How a re-seeded instance follows the current primary. */
+enum ha_follow {
+	HA_FOLLOW_STREAM,  /* streaming replication (application_name pchat_reseed) */
+	HA_FOLLOW_LOGSHIP, /* log shipping only: restore_command of the caller's conf */
+};
+
+#define HA_RESEED_APP "pchat_reseed" /* application_name of a re-seeded standby */
+
+struct ha_reseed_opts {
+	const char *source_url; /* the current primary (superuser) */
+	const char *url;        /* where the re-seeded instance listens (one host) */
+	const char *data_dir;   /* its PGDATA on this host */
+	const char *bindir;     /* PostgreSQL programs */
+	enum ha_follow follow;  /* streaming or log shipping */
+	const char *conf;       /* more postgresql.auto.conf lines (restore_command), or NULL */
+	bool basebackup;        /* never try pg_rewind: a fresh copy */
+	int wait_ms;            /* how long to wait until it follows (0 = HA_WAIT_SYNC_MS) */
+	/*
+	 * pg_rewind's restore_command (--restore-target-wal): the instance's own
+	 * old WAL from the log-shipping archive when its pg_wal no longer has it;
+	 * NULL = its pg_wal only.
+	 */
+	const char *rewind_restore;
+	void (*tick)(void *arg); /* called while waiting for log shipping (a copy round) */
+	void *tick_arg;          /* for tick */
+};
+
+/*
+ * Re-seed the instance at o->url (data directory o->data_dir on this
+ * host) as a standby of o->source_url: refused when the source is not a
+ * writable primary or when the instance is itself the newest writable
+ * primary (generation in pool_state); a running instance is stopped (fast);
+ * pg_rewind from the source (wal_log_hints), else the old directory is
+ * moved aside to DIR.old-EPOCH (never deleted) and pg_basebackup copies the
+ * source; postgresql.auto.conf loses the settings of its former role
+ * (primary_conninfo, restore_command, synchronous_standby_names,
+ * default_transaction_read_only, ...) and gets the new one's, standby.signal,
+ * started on url's host and port, and awaited: streaming from the source,
+ * or (log shipping) having restored the source's WAL up to a segment
+ * switched for the purpose. When neither data_dir nor its parent is on
+ * this host, a standby already there is only awaited (method "elsewhere":
+ * re-seeded on its own host) and anything else is refused. *out = {method:
+ * "rewind"|"basebackup"|"elsewhere", moved_aside, follow, lsn, lag_bytes}.
+ * HA_OK, HA_EREFUSED, HA_EDB, HA_ESYS, HA_ETIMEOUT.
+ */
+int ha_reseed(const struct ha_reseed_opts *o, const struct ha_log *log, json_t **out, char *err,
+              size_t errlen);
+
+/*
+ * Stop the writes of the primary at url for a failback (thaw false):
+ * default_transaction_read_only = on (ALTER SYSTEM, reload), its client
+ * sessions ended so that none keeps writing (pchatd reconnects read-only;
+ * a message that cannot be stored gets FAIL, none is lost), a CHECKPOINT,
+ * then wait until the re-seeded standby at standby_url has replayed past
+ * that checkpoint record. Refused when no re-seeded standby (HA_RESEED_APP)
+ * streams from it. *out = {checkpoint_lsn, replay_lsn, sessions_ended,
+ * max_id, msgid, time}.
+ * With thaw: the setting is reset (an abandoned failback), *out = {thawed}.
+ */
+int ha_freeze(const char *url, const char *standby_url, bool thaw, int wait_ms,
+              const struct ha_log *log, json_t **out, char *err, size_t errlen);
 
 /* --- mirror lost and status ---------------------------------------------- */
 

@@ -50,11 +50,21 @@ int ha_url_hostport(const char *url, char *host, size_t hostlen, int *port, char
 /* Wait until the primary c shows application pchat_mirror with sync_state 'sync'. */
 int ha_wait_sync(PGconn *c, int wait_ms, char *sync_state, size_t sslen, char *err, size_t errlen);
 
+/* Wait for the mirror: 'sync' (sync true) or only streaming (a standby's cascading mirror). */
+int ha_wait_mirror(PGconn *c, bool sync, int wait_ms, char *sync_state, size_t sslen, char *err,
+                   size_t errlen);
+
+/* Rename a non-empty dir to DIR.old-EPOCH (never deleted); aside gets the name or "". */
+int ha_move_aside(const char *dir, char *aside, size_t asidelen, char *err, size_t errlen);
+
 /* Create slot pchat_mirror when missing; *created tells. HA_EREFUSED when it is active. */
 int ha_slot_ensure(PGconn *c, bool *created, char *err, size_t errlen);
 
 /* ALTER SYSTEM SET synchronous_standby_names = names; pg_reload_conf(). */
 int ha_set_sync_names(PGconn *c, const char *names, char *err, size_t errlen);
+
+/* The newest message of the chat database c into out: max_id, msgid, time (or 0/null). */
+void ha_newest_message(PGconn *c, json_t *out);
 
 /* Print one progress line through log (printf-like). */
 void ha_say(const struct ha_log *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -91,9 +101,16 @@ int ha_auto_conf(const char *datadir, const char *const *keys, const char *text,
 int ha_controldata(const char *bindir, const char *datadir, char *lsn, size_t lsnlen, char *state,
                    size_t statelen, char *err, size_t errlen);
 
-/* pg_ctl start of datadir on host:port (socket dir = datadir, log datadir/log), waiting. */
-int ha_pg_start(const char *bindir, const char *datadir, const char *host, int port, char *err,
-                size_t errlen);
+/*
+ * pg_ctl start of datadir on host:port (socket in its parent, log
+ * datadir/log), waiting (60 s) until it accepts connections, or not (a
+ * log-shipping standby is consistent only once the shipped log came).
+ */
+int ha_pg_start(const char *bindir, const char *datadir, const char *host, int port, bool wait,
+                char *err, size_t errlen);
+
+/* Whether a postmaster runs on datadir (pg_ctl status). */
+bool ha_pg_running(const char *bindir, const char *datadir);
 
 /* pg_ctl stop -m fast of datadir, waiting. */
 int ha_pg_stop(const char *bindir, const char *datadir, char *err, size_t errlen);

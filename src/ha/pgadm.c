@@ -162,6 +162,12 @@ static const char *const mirror_param[] = {HA_SLOT};
 
 int ha_wait_sync(PGconn *c, int wait_ms, char *sync_state, size_t sslen, char *err, size_t errlen)
 {
+	return ha_wait_mirror(c, true, wait_ms, sync_state, sslen, err, errlen);
+}
+
+int ha_wait_mirror(PGconn *c, bool sync, int wait_ms, char *sync_state, size_t sslen, char *err,
+                   size_t errlen)
+{
 	int64_t until = time_mono_ms() + (wait_ms > 0 ? wait_ms : HA_WAIT_SYNC_MS);
 	int rc;
 
@@ -170,12 +176,13 @@ int ha_wait_sync(PGconn *c, int wait_ms, char *sync_state, size_t sslen, char *e
 		              "SELECT sync_state FROM pg_stat_replication WHERE application_name = "
 		              "$1 AND state = 'streaming'",
 		              1, mirror_param, sync_state, sslen, err, errlen);
-		if (rc != HA_OK || strcmp(sync_state, "sync") == 0)
+		if (rc != HA_OK || (sync ? strcmp(sync_state, "sync") == 0 : sync_state[0] != '\0'))
 			return rc;
 		if (time_mono_ms() > until)
 			return ha_fail(err, errlen, HA_ETIMEOUT,
-			               "the mirror is not in sync after %d s (sync_state '%s'): "
+			               "the mirror is not %s after %d s (sync_state '%s'): "
 			               "see its log",
+			               sync ? "in sync" : "streaming",
 			               (wait_ms > 0 ? wait_ms : HA_WAIT_SYNC_MS) / 1000,
 			               sync_state);
 		usleep(100 * 1000);

@@ -17,12 +17,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RUN_MAX_ARGS 32
@@ -208,15 +210,18 @@ int ha_controldata(const char *bindir, const char *datadir, char *lsn, size_t ls
 	return rc;
 }
 
-int ha_pg_start(const char *bindir, const char *datadir, const char *host, int port, char *err,
-                size_t errlen)
+int ha_pg_start(const char *bindir, const char *datadir, const char *host, int port, bool wait,
+                char *err, size_t errlen)
 {
-	char opts[1400], log[1100], out[4096];
-	const char *args[] = {"-D", datadir, "-l", log,     "-w", "-t",
-	                      "60", "-o",    opts, "start", NULL};
+	char opts[1400], log[1100], out[4096], sockdir[1100];
+	const char *args[] = {"-D", datadir, "-l",    log, wait ? "-w" : "-W", "-t", "60",
+	                      "-o", opts,    "start", NULL};
 
+	/* the socket beside, not inside, the data directory: pg_rewind copies every file there */
+	str_copy(sockdir, datadir, sizeof sockdir);
 	snprintf(log, sizeof log, "%s/log", datadir);
-	snprintf(opts, sizeof opts, "-p %d -k %s -c listen_addresses=%s", port, datadir, host);
+	snprintf(opts, sizeof opts, "-p %d -k %s -c listen_addresses=%s", port, dirname(sockdir),
+	         host);
 	return ha_run(bindir, datadir, "pg_ctl", args, out, sizeof out, err, errlen);
 }
 
@@ -226,4 +231,24 @@ int ha_pg_stop(const char *bindir, const char *datadir, char *err, size_t errlen
 	char out[4096];
 
 	return ha_run(bindir, datadir, "pg_ctl", args, out, sizeof out, err, errlen);
+}
+
+bool ha_pg_running(const char *bindir, const char *datadir)
+{
+	const char *args[] = {"-D", datadir, "status", NULL};
+	char out[2048], err[256];
+
+	return ha_run(bindir, datadir, "pg_ctl", args, out, sizeof out, err, sizeof err) == HA_OK;
+}
+
+int ha_move_aside(const char *dir, char *aside, size_t asidelen, char *err, size_t errlen)
+{
+	aside[0] = '\0';
+	if (ha_dir_empty(dir))
+		return HA_OK;
+	snprintf(aside, asidelen, "%s.old-%lld", dir, (long long)time(NULL));
+	if (rename(dir, aside) != 0)
+		return ha_fail(err, errlen, HA_ESYS, "cannot move %s aside to %s: %s", dir, aside,
+		               strerror(errno));
+	return HA_OK;
 }

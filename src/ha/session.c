@@ -73,8 +73,7 @@ int ha_kill(const char *url, int pid, int *n_killed, char *err, size_t errlen)
 	return rc;
 }
 
-/* The newest message of the chat database c (its id, msgid, time) into out. */
-static void newest_message(PGconn *c, json_t *out)
+void ha_newest_message(PGconn *c, json_t *out)
 {
 	char err[256];
 	PGresult *r;
@@ -139,7 +138,7 @@ int ha_recover(const char *url, const struct ha_log *log, json_t **out, char *er
 	if (rc == HA_OK) {
 		*out = json_pack("{s:b, s:s?}", "already_writable", !rec, "last_replay",
 		                 replay[0] ? replay : NULL);
-		newest_message(c, *out);
+		ha_newest_message(c, *out);
 	}
 	PQfinish(c);
 	return rc;

@@ -206,7 +206,8 @@ static int sw_old_becomes_mirror(struct sw *s)
 	if (rc == HA_OK) {
 		ha_say(s->log, "starting the old primary as the mirror on %s:%d", s->p_host,
 		       s->p_port);
-		rc = ha_pg_start(s->o->bindir, s->p_dir, s->p_host, s->p_port, s->err, s->errlen);
+		rc = ha_pg_start(s->o->bindir, s->p_dir, s->p_host, s->p_port, true, s->err,
+		                 s->errlen);
 	}
 	if (rc == HA_OK)
 		rc = ha_set_sync_names(s->m, HA_SLOT, s->err, s->errlen);
@@ -254,7 +255,8 @@ int ha_switchover(const struct ha_switch_opts *o, const struct ha_log *log,
 		rc = sw_verify_received(&s);
 		if (rc != HA_OK && s.p_port) { /* nothing changed: the primary comes back */
 			ha_say(log, "starting the old primary again as it was");
-			if (ha_pg_start(o->bindir, s.p_dir, s.p_host, s.p_port, err2, sizeof err2))
+			if (ha_pg_start(o->bindir, s.p_dir, s.p_host, s.p_port, true, err2,
+			                sizeof err2))
 				ha_say(log, "it did not start: %s", err2);
 		}
 	}

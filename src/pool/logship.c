@@ -606,26 +606,28 @@ static void note_restored(const char *dest, const char *name, const char *src, b
 		log_error("logship", "cannot write %s/.restore-state: %s", dest, strerror(errno));
 }
 
-int logship_restore_file(const char *dest, const char *name, const char *target, char *err,
-                         size_t errlen)
+int logship_restore_file(const char *dest, const char *name, const char *target, bool fetch,
+                         char *err, size_t errlen)
 {
 	char src[LS_PATH_MAX], want[LOGSHIP_HEX_LEN], hex[LOGSHIP_HEX_LEN] = "";
 	int rc;
 
 	if (!logship_name_ok(name))
 		return ls_fail(err, errlen, LOGSHIP_EINVAL, "'%s' is not a WAL file name", name);
-	if (logship_paused(dest))
+	if (!fetch && logship_paused(dest))
 		return ls_fail(
 		    err, errlen, LOGSHIP_EPAUSED,
 		    "restore is paused (%s/.paused: pchatctl logship restore --all resumes)", dest);
 	if (ls_path(src, sizeof src, dest, name, "") != 0 || read_sum(dest, name, want) != 0 ||
 	    !ls_exists(src)) {
-		note_waiting(dest, name);
+		if (!fetch)
+			note_waiting(dest, name);
 		return ls_fail(err, errlen, LOGSHIP_ENOENT, "%s is not in %s", name, dest);
 	}
 	rc = restore_copy(src, target, want, hex);
 	if (rc == LOGSHIP_ECORRUPT) {
-		note_restored(dest, name, src, true);
+		if (!fetch)
+			note_restored(dest, name, src, true);
 		log_error("logship",
 		          "ALERT corrupt file %s: SHA-256 %s, its .sha256 says %s: not restored",
 		          src, hex, want);
@@ -636,7 +638,8 @@ int logship_restore_file(const char *dest, const char *name, const char *target,
 	if (rc != LOGSHIP_OK)
 		return ls_fail(err, errlen, rc, "cannot restore %s to %s: %s", src, target,
 		               strerror(errno));
-	note_restored(dest, name, src, false);
+	if (!fetch)
+		note_restored(dest, name, src, false);
 	return LOGSHIP_OK;
 }
 

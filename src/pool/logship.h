@@ -115,10 +115,12 @@ int logship_copy_all(const char *share, const char *dest, struct logship_copy_re
  * archive time), or the segment asked for and missing, in
  * DEST/.restore-state. LOGSHIP_OK; LOGSHIP_ENOENT (missing, quietly);
  * LOGSHIP_EPAUSED (DEST/.paused exists: nothing copied); LOGSHIP_ECORRUPT
- * (target removed, logged); LOGSHIP_EINVAL; LOGSHIP_ESYS.
+ * (target removed, logged); LOGSHIP_EINVAL; LOGSHIP_ESYS. With fetch (the
+ * old WAL pg_rewind reads at a failback) neither the pause nor the state
+ * file applies: the checksum is verified all the same.
  */
-int logship_restore_file(const char *dest, const char *name, const char *target, char *err,
-                         size_t errlen);
+int logship_restore_file(const char *dest, const char *name, const char *target, bool fetch,
+                         char *err, size_t errlen);
 
 /* --- state ------------------------------------------------------------------ */
 

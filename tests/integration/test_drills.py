@@ -18,16 +18,26 @@ Drill (f), the fence: the old primary comes back; it is fenced (read-only,
 its pool row says so) by the first process that sees both databases, and
 the old server restarted with its configuration serves nothing from it.
 
+Drill (e), failback with zero loss: `pchatctl failback` while a client
+keeps sending through data center B: A's old primary is re-seeded from the
+backup (pg_rewind), writes stop, A is promoted, the servers move back, B is
+re-seeded as the log-shipping secondary and its mirror rebuilt cascading
+from it. Every acknowledged message is in A; the frozen backup's newest
+message is the promoted primary's; a message written in A afterwards is
+shipped to B.
+
 Drill (a), switchover to the mirror with zero loss, is
 test_mirror.py::test_mirror_switchover_who_kill_and_mirror_lost; (d), a
-corrupt file never applied, is test_logship.py; failback (e) is not built
-yet. PostgreSQL only; about a minute.
+corrupt file never applied, is test_logship.py. PostgreSQL only; about two
+minutes.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -90,7 +100,8 @@ class DataCenters:
                 "[pool]", "name = drill", "",
                 "[server a1]", "datacenter = dc-a", "",
                 "[server b1]", "datacenter = dc-b", "",
-                "[database primary]", "datacenter = dc-a", "url = " + self.primary, "",
+                "[database primary]", "datacenter = dc-a", "url = " + self.primary,
+                "data_dir = " + os.path.join(self.primary_dir, "data"), "",
                 "[database backup]", "datacenter = dc-b", "url = " + self.backup,
                 "data_dir = " + self.backup_data, "mirror = " + self.bm,
                 "mirror_data_dir = " + os.path.join(self.bm_parent, "data"), "",
@@ -167,6 +178,18 @@ def history(client, room):
     lines = client.collect(lambda m: m.command == "BATCH" and m.params[0].startswith("-"),
                            timeout=15)
     return [m.params[-1] for m in lines if m.command == "PRIVMSG"]
+
+
+def client_when_served(server, timeout=20):
+    """alice logged in on server, retried while it restarts or is not yet active."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return server.client("alice", caps=CAPS)
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def shipped_segments(d):
@@ -254,15 +277,7 @@ def test_data_center_a_lost_failover_and_the_fence(make_server, dcs, tmp_path, m
     # the servers of B restart onto the promoted backup and serve
     wait_for(lambda: "using the backup database" in b1.log_text(), timeout=20,
              what="b1 restarted onto the backup")
-    bob = None
-    deadline = time.monotonic() + 20
-    while bob is None:
-        try:
-            bob = b1.client("alice", caps=CAPS)
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+    bob = client_when_served(b1)
     rto = time.monotonic() - t0
     print("failover: %.1f s from the command to a client served in data center B" % rto)
     got = history(bob, room)
@@ -299,3 +314,74 @@ def test_data_center_a_lost_failover_and_the_fence(make_server, dcs, tmp_path, m
              what="a1 on the backup")
     assert "not an active server" in guest_registers(a1)
     assert psql(d.primary, "SELECT count(*) FROM messages") == count
+    # (e) failback: data center A is rebuilt; the pool goes back to it, losing nothing,
+    # while a client keeps sending through B
+    sender = b1.client("alice", caps=CAPS)
+    sender.join(room)
+    sent, stop = [], threading.Event()
+
+    def keep_sending():
+        i = 0
+        while not stop.is_set():
+            try:
+                sent.append(("failback-%d" % i, send_acked(sender, room, "failback-%d" % i)))
+            except Exception:  # the server moved to A: the connection is gone
+                return
+            i += 1
+            time.sleep(0.05)
+
+    t = threading.Thread(target=keep_sending, daemon=True)
+    t.start()
+    time.sleep(1)
+    with open(d.topology) as f:  # the operator's interval, not the drill's 1 s
+        text = f.read()
+    with open(d.topology, "w") as f:
+        f.write(text.replace("backup_interval = 1\n", "backup_interval = 10\n"))
+    t0 = time.monotonic()
+    p = d.ctl("--json", "failback", timeout=600)
+    print("failback: %.1f s; steps %s" % (time.monotonic() - t0, [
+        (s["name"], s["ms"]) for s in json.loads(p.stdout)["steps"]] if p.stdout else p.stderr))
+    stop.set()
+    t.join(timeout=30)
+    assert p.returncode == 0, p.stdout + p.stderr
+    report = json.loads(p.stdout)
+    steps = {s["name"]: s["status"] for s in report["steps"]}
+    assert steps == {"reseed": "done", "freeze": "done", "recover": "done", "logship": "done",
+                     "state": "done", "active": "done", "secondary": "done",
+                     "mirror-primary": "skipped", "mirror-backup": "done"}, steps
+    summary = report["summary"]
+    # zero loss: the frozen backup's newest message is the promoted primary's
+    assert summary["freeze.max_id"] == summary["recover.max_id"] > 0
+    assert summary["freeze.msgid"] == summary["recover.msgid"]
+    # A's WAL at the fork is the segment destroyed in (c): pg_rewind cannot run, so a fresh
+    # copy, the old directory kept aside; B's is in the archive: rewound
+    assert summary["reseed.method"] == "basebackup"
+    assert os.path.isdir(report["steps"][0]["output"]["moved_aside"])
+    assert summary["secondary.method"] == "rewind"
+    acked_b = [t for t, m in sent if m]
+    assert len(acked_b) >= 5, sent  # B took writes while A caught up
+    assert psql(d.primary, "SELECT pg_is_in_recovery()") == "f"
+    assert psql(d.backup, "SELECT pg_is_in_recovery()") == "t"
+    assert psql(d.bm, "SELECT pg_is_in_recovery()") == "t"
+
+    def last_db(server):
+        found = re.findall(r"using the (\w+) database", server.log_text())
+        return found[-1] if found else None
+
+    for server in (a1, b1):
+        wait_for(lambda: last_db(server) == "primary", timeout=20,
+                 what="the servers back on the primary")
+    carol = client_when_served(a1)
+    back = history(carol, room)
+    # every message acknowledged in B — before and during the failback — is in A
+    assert set(got) | {"in data center B"} | set(acked_b) <= set(back)
+    assert "not an active server" in guest_registers(b1)
+    # A's writes are shipped to B again (the operator starts B's copy job again): a message
+    # sent now reaches the secondary
+    d.start_copier()
+    carol.join(room)
+    msgid = send_acked(carol, room, "back in data center A")
+    assert msgid
+    psql(d.primary, "SELECT pg_switch_wal()")
+    wait_for(lambda: psql(d.backup, "SELECT count(*) FROM messages WHERE msgid = '%s'" % msgid,
+                          check=False) == "1", timeout=60, what="shipped to the secondary")

@@ -292,17 +292,19 @@ static void test_restore(void **state)
 	assert_int_equal(logship_copy_all(d->share, d->dest, &res, err, sizeof err), LOGSHIP_OK);
 	snprintf(target, sizeof target, "%s/RECOVERYXLOG", d->wal);
 
-	assert_int_equal(logship_restore_file(d->dest, SEG_A, target, err, sizeof err), LOGSHIP_OK);
+	assert_int_equal(logship_restore_file(d->dest, SEG_A, target, false, err, sizeof err),
+	                 LOGSHIP_OK);
 	assert_string_equal(get(d->wal, "RECOVERYXLOG"), "one");
 	logship_restore_state_read(d->dest, &rs);
 	assert_string_equal(rs.last, SEG_A);
 	assert_true(rs.last_ms > 0 && rs.last_file_ms > 0);
 
 	/* missing: ENOENT, recorded as waited for; a .history probe is not */
-	assert_int_equal(logship_restore_file(d->dest, SEG_C, target, err, sizeof err),
+	assert_int_equal(logship_restore_file(d->dest, SEG_C, target, false, err, sizeof err),
 	                 LOGSHIP_ENOENT);
-	assert_int_equal(logship_restore_file(d->dest, "00000002.history", target, err, sizeof err),
-	                 LOGSHIP_ENOENT);
+	assert_int_equal(
+	    logship_restore_file(d->dest, "00000002.history", target, false, err, sizeof err),
+	    LOGSHIP_ENOENT);
 	logship_restore_state_read(d->dest, &rs);
 	assert_string_equal(rs.waiting, SEG_C);
 	assert_string_equal(rs.last, SEG_A);
@@ -310,7 +312,7 @@ static void test_restore(void **state)
 	/* corrupt in the copy destination: never handed over */
 	flip(d->dest, SEG_B);
 	unlink(target);
-	assert_int_equal(logship_restore_file(d->dest, SEG_B, target, err, sizeof err),
+	assert_int_equal(logship_restore_file(d->dest, SEG_B, target, false, err, sizeof err),
 	                 LOGSHIP_ECORRUPT);
 	assert_false(exists(d->wal, "RECOVERYXLOG"));
 	logship_restore_state_read(d->dest, &rs);
@@ -321,12 +323,25 @@ static void test_restore(void **state)
 	assert_int_equal(logship_set_paused(d->dest, true, err, sizeof err), LOGSHIP_OK);
 	assert_int_equal(logship_set_paused(d->dest, true, err, sizeof err), LOGSHIP_OK);
 	assert_true(logship_paused(d->dest));
-	assert_int_equal(logship_restore_file(d->dest, SEG_A, target, err, sizeof err),
+	assert_int_equal(logship_restore_file(d->dest, SEG_A, target, false, err, sizeof err),
 	                 LOGSHIP_EPAUSED);
 	assert_false(exists(d->wal, "RECOVERYXLOG"));
+	/* pg_rewind's fetch: handed over while paused, verified, not recorded */
+	assert_int_equal(logship_restore_file(d->dest, SEG_A, target, true, err, sizeof err),
+	                 LOGSHIP_OK);
+	assert_true(exists(d->wal, "RECOVERYXLOG"));
+	assert_int_equal(logship_restore_file(d->dest, SEG_B, target, true, err, sizeof err),
+	                 LOGSHIP_ECORRUPT);
+	assert_int_equal(logship_restore_file(d->dest, "000000010000000000000009", target, true,
+	                                      err, sizeof err),
+	                 LOGSHIP_ENOENT);
+	logship_restore_state_read(d->dest, &rs);
+	assert_string_equal(rs.last, SEG_A);
+	assert_string_equal(rs.waiting, SEG_C);
 	assert_int_equal(logship_set_paused(d->dest, false, err, sizeof err), LOGSHIP_OK);
 	assert_false(logship_paused(d->dest));
-	assert_int_equal(logship_restore_file(d->dest, SEG_A, target, err, sizeof err), LOGSHIP_OK);
+	assert_int_equal(logship_restore_file(d->dest, SEG_A, target, false, err, sizeof err),
+	                 LOGSHIP_OK);
 }
 
 static void test_seq_compute(void **state)
@@ -430,7 +445,8 @@ static void test_retention(void **state)
 	assert_int_equal(logship_copy_all(d->share, d->dest, &res, err, sizeof err), LOGSHIP_OK);
 	ship(d, SEG_D, "four"); /* not copied */
 	snprintf(target, sizeof target, "%s/RECOVERYXLOG", d->wal);
-	assert_int_equal(logship_restore_file(d->dest, SEG_B, target, err, sizeof err), LOGSHIP_OK);
+	assert_int_equal(logship_restore_file(d->dest, SEG_B, target, false, err, sizeof err),
+	                 LOGSHIP_OK);
 	for (const char *dir = d->share; dir; dir = dir == d->share ? d->dest : NULL) {
 		age(dir, SEG_A, old);
 		age(dir, SEG_B, old);
@@ -495,7 +511,7 @@ static void test_status(void **state)
 	ship(d, SEG_B, "two");
 	logship_copy_all(d->share, d->dest, &res, err, sizeof err);
 	snprintf(target, sizeof target, "%s/RECOVERYXLOG", d->wal);
-	logship_restore_file(d->dest, SEG_A, target, err, sizeof err);
+	logship_restore_file(d->dest, SEG_A, target, false, err, sizeof err);
 	now = time_now_ms();
 	assert_int_equal(
 	    logship_status_read(d->share, d->dest, 300, 900, now, &st, err, sizeof err),
