@@ -24,6 +24,7 @@
 #include "common/str.h"
 #include "common/timeutil.h"
 #include "common/xmalloc.h"
+#include "ha/ha.h"
 #include "pool/logship.h"
 #include "pool/topology.h"
 
@@ -51,6 +52,7 @@
 enum {
 	OPT_TOPOLOGY = 500,
 	OPT_FOR_REWIND,
+	OPT_PROMETHEUS,
 	OPT_ALL,
 	OPT_WATCH,
 	OPT_INTERVAL,
@@ -65,6 +67,7 @@ struct ls_ctx {
 	bool watch;           /* --watch */
 	bool accept_loss;     /* --accept-data-loss */
 	bool for_rewind;      /* --for-rewind (restore-file) */
+	const char *prom;     /* --prometheus FILE|- (status) */
 	int interval;         /* --interval SEC (copy --watch) */
 	int timeout;          /* --timeout SEC (restore --all) */
 	struct topology topo; /* read by ls_open */
@@ -92,6 +95,9 @@ static int on_ls_opt(struct ctl *ctx, void *arg, int val, const char *optarg)
 		return CTL_EXIT_OK;
 	case OPT_FOR_REWIND:
 		l->for_rewind = true;
+		return CTL_EXIT_OK;
+	case OPT_PROMETHEUS:
+		l->prom = optarg;
 		return CTL_EXIT_OK;
 	case OPT_INTERVAL:
 	case OPT_TIMEOUT:
@@ -423,14 +429,91 @@ static void status_text(const struct ls_ctx *l, const struct logship_status *st)
 	printf("%s\n", st->alert ? "ALERT" : "ok");
 }
 
+/* One metric of the monitor: name, help text, value. */
+struct ls_metric {
+	const char *name;
+	const char *help;
+	double value;
+};
+
+/* Seconds since the epoch of a time in ms, 0 for none. */
+static double secs(int64_t ms)
+{
+	return ms > 0 ? (double)ms / 1000.0 : 0;
+}
+
+/*
+ * The monitor in Prometheus' text format (for node_exporter's textfile
+ * collector, or any scraper of a file): to path atomically, "-" = stdout.
+ */
+static int status_prometheus(struct ctl *ctx, const struct ls_ctx *l,
+                             const struct logship_status *st)
+{
+	const struct topo_logship *ls = &l->topo.logship;
+	const struct ls_metric m[] = {
+	    {"pchat_logship_alert", "1 while any log-shipping alert holds", st->alert},
+	    {"pchat_logship_backup_last_timestamp_seconds",
+	     "archive time of the newest file on the share (0: none)", secs(st->last_backup_ms)},
+	    {"pchat_logship_backup_latency_seconds", "seconds since the newest file was backed up",
+	     st->backup_latency_ms < 0 ? -1 : (double)st->backup_latency_ms / 1000.0},
+	    {"pchat_logship_backup_threshold_seconds", "[logship] backup_threshold",
+	     ls->backup_threshold},
+	    {"pchat_logship_backup_alert", "1 when the backup latency is over its threshold",
+	     st->backup_alert},
+	    {"pchat_logship_share_readable", "1 when the share can be listed", st->share_readable},
+	    {"pchat_logship_copy_last_timestamp_seconds", "when the last file was copied",
+	     secs(st->copy.last_ms)},
+	    {"pchat_logship_copy_daemon_running", "1 while the copy daemon runs", st->copy_pid > 0},
+	    {"pchat_logship_corrupt_files", "files refused for their checksum (share and restore)",
+	     st->copy.n_corrupt + (st->restore.corrupt[0] ? 1 : 0)},
+	    {"pchat_logship_restore_last_timestamp_seconds", "when the last segment was restored",
+	     secs(st->restore.last_ms)},
+	    {"pchat_logship_restore_point_timestamp_seconds",
+	     "archive time of the last segment restored: the recovery point",
+	     secs(st->restore.last_file_ms)},
+	    {"pchat_logship_restore_latency_seconds",
+	     "how long the oldest backed-up segment not yet restored has waited",
+	     (double)st->restore_latency_ms / 1000.0},
+	    {"pchat_logship_restore_threshold_seconds", "[logship] restore_threshold",
+	     ls->restore_threshold},
+	    {"pchat_logship_restore_alert", "1 when the restore latency is over its threshold",
+	     st->restore_alert},
+	    {"pchat_logship_restore_paused", "1 while restore is paused (remove-secondary)",
+	     st->paused},
+	    {"pchat_logship_gap", "1 while a file of the sequence is missing",
+	     st->first_missing[0] != 0},
+	};
+	char *text = NULL, err[HA_ERR_MAX];
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	int rc = CTL_EXIT_OK;
+
+	if (!mem)
+		return ctl_fail(ctx, CTL_EXIT_SYSTEM, "open_memstream: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+		fprintf(mem, "# HELP %s %s\n# TYPE %s gauge\n%s{pool=\"%s\"} %.3f\n", m[i].name,
+		        m[i].help, m[i].name, m[i].name, l->topo.name, m[i].value);
+	fclose(mem);
+	if (strcmp(l->prom, "-") == 0)
+		fwrite(text, 1, len, stdout);
+	else if (ha_write_atomic(l->prom, text, len, err, sizeof err) != HA_OK)
+		rc = ctl_fail(ctx, CTL_EXIT_SYSTEM, "--prometheus: %s", err);
+	free(text);
+	return rc;
+}
+
 static int ls_status_cmd(struct ctl *ctx, int argc, char **argv)
 {
+	static const struct option opts[] = {
+	    {"topology", required_argument, NULL, OPT_TOPOLOGY},
+	    {"prometheus", required_argument, NULL, OPT_PROMETHEUS},
+	    {NULL, 0, NULL, 0}};
 	struct ls_ctx *l = xcalloc(1, sizeof(*l));
 	struct logship_status *st = xcalloc(1, sizeof(*st));
 	char err[LOGSHIP_ERR_MAX];
 	int rc;
 
-	rc = ctl_parse(ctx, argc, argv, topo_opts, on_ls_opt, l, NULL, 0, 0);
+	rc = ctl_parse(ctx, argc, argv, opts, on_ls_opt, l, NULL, 0, 0);
 	if (rc == CTL_EXIT_OK)
 		rc = ls_open(ctx, l, false, true);
 	if (rc != CTL_EXIT_OK)
@@ -441,11 +524,14 @@ static int ls_status_cmd(struct ctl *ctx, int argc, char **argv)
 		rc = ctl_fail(ctx, CTL_EXIT_SYSTEM, "status: %s", err);
 		goto out_free;
 	}
-	if (ctx->json)
+	if (l->prom)
+		rc = status_prometheus(ctx, l, st);
+	else if (ctx->json)
 		ctl_json_out(status_json(l, st));
 	else
 		status_text(l, st);
-	rc = st->alert ? CTL_EXIT_ALERT : CTL_EXIT_OK;
+	if (rc == CTL_EXIT_OK)
+		rc = st->alert ? CTL_EXIT_ALERT : CTL_EXIT_OK;
 out_free:
 	free(st);
 	free(l);
@@ -878,7 +964,7 @@ const struct ctl_cmd ctl_logship_cmds[] = {
      "                       old WAL handed over even while paused, not recorded\n",
      ls_restore_file_cmd, NULL},
     {"status", "the monitor: last file backed up, copied, restored; latencies, gaps",
-     " [--json] [--topology FILE]\n"
+     " [--json] [--prometheus FILE|-] [--topology FILE]\n"
      "DESCRIPTION\n"
      "    The newest file on the share and its time (backup latency against\n"
      "    [logship] backup_threshold), the last file copied, the last segment\n"
@@ -887,10 +973,15 @@ const struct ctl_cmd ctl_logship_cmds[] = {
      "    waited) against restore_threshold, the first missing file of a gap (in\n"
      "    the copy destination, else on the share), corrupt files, whether\n"
      "    restore is paused and the copy daemon runs. Each alert is logged; the\n"
-     "    exit status is 9 while one holds.\n\n"
-     "OPTIONS\n" LS_TOPO_HELP "\n"
+     "    exit status is 9 while one holds. With --prometheus the same as metrics\n"
+     "    in Prometheus' text format (pchat_logship_*, label pool), written\n"
+     "    atomically to FILE (node_exporter's textfile collector) or to stdout.\n\n"
+     "OPTIONS\n" LS_TOPO_HELP
+     "    --prometheus FILE  the metrics into FILE (- = stdout) instead of the report\n\n"
      "EXAMPLES\n"
-     "    pchatctl --json -c pchat.ini logship status\n\n" LS_EXIT_HELP,
+     "    pchatctl --json -c pchat.ini logship status\n"
+     "    pchatctl -c pchat.ini logship status --prometheus \\\n"
+     "        /var/lib/prometheus/node-exporter/pchat_logship.prom\n\n" LS_EXIT_HELP,
      ls_status_cmd, NULL},
     {"remove-secondary", "runbook step 1: stop the copy daemon and pause restore",
      " [--topology FILE]\n"

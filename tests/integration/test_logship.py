@@ -389,6 +389,19 @@ def test_file_jobs_on_fake_segments(tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 9 and json.loads(p.stdout)["first_missing"] == segs[1]
     assert "ALERT gap: %s" % segs[1] in p.stderr
+    # the same as metrics, written atomically for a textfile collector
+    prom = str(tmp_path / "pchat_logship.prom")
+    p = lctl(path, "status", "--prometheus", prom)
+    assert p.returncode == 9 and p.stdout == ""
+    with open(prom) as f:
+        metrics = dict(line.rsplit(" ", 1) for line in f.read().splitlines()
+                       if not line.startswith("#"))
+    pool = '{pool="ship"}'
+    assert float(metrics["pchat_logship_gap" + pool]) == 1
+    assert float(metrics["pchat_logship_alert" + pool]) == 1
+    assert float(metrics["pchat_logship_restore_point_timestamp_seconds" + pool]) == 1577836800
+    assert float(metrics["pchat_logship_copy_daemon_running" + pool]) == 0
+    assert oct(os.stat(prom).st_mode & 0o777) == "0o644"
     p = lctl(path, "restore", "--all", "--timeout", "1")
     assert p.returncode == 9 and segs[1] in p.stderr
 
