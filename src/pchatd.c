@@ -208,6 +208,7 @@ static int bootstrap_admin(struct server *srv)
 
 	if (store_account_list(c, &all, &n) != 0)
 		return -1;
+	lim->coalesce_us = cfg->coalesce_us;
 	for (size_t i = 0; i < n; i++) {
 		have_admin = have_admin || all[i].admin;
 		name_taken = name_taken || str_ieq(all[i].name, "admin");

@@ -78,6 +78,7 @@ static const struct cfg_key cfg_keys[] = {
     I("limits", "flood_kill_seconds", flood_kill_seconds, 1, 3600),
     I("limits", "ping_interval", ping_interval, 5, 86400),
     I("limits", "ping_timeout", ping_timeout, 5, 3600),
+    I("limits", "coalesce_us", coalesce_us, 0, 20000),
     I("limits", "register_timeout", register_timeout, 5, 3600),
     I("chat", "default_history", default_history, 0, 500),
     S("chat", "default_category", CFG_TOKEN, default_category, 1),
@@ -138,6 +139,7 @@ void config_defaults(struct config *cfg)
 	cfg->flood_kill_seconds = 30;
 	cfg->ping_interval = 120;
 	cfg->ping_timeout = 60;
+	cfg->coalesce_us = 2000;
 	cfg->register_timeout = 60;
 	cfg->default_history = 30;
 	str_copy(cfg->default_category, "general", sizeof cfg->default_category);

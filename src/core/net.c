@@ -41,13 +41,14 @@
 #include "core/config.h"
 #include "core/tls.h"
 
-#define NET_TICK_MS         500                   /* period of the timer walk */
-#define NET_FLUSH_MS        5000                  /* longest flush of a closing connection */
-#define NET_HANDSHAKE_MS    10000                 /* longest TLS handshake */
-#define NET_SHUTDOWN_MS     5000                  /* longest net_shutdown() */
-#define NET_ACCEPT_PAUSE_MS 500                   /* listeners rest after EMFILE/ENFILE */
-#define NET_BACKLOG         1024                  /* listen(2) backlog */
-#define NET_HELD_MAX        (64 * 1024)           /* held input that is a flood */
+#define NET_TICK_MS         500         /* period of the timer walk */
+#define NET_COALESCE_CONNS  32          /* a flush to this many conns makes the next one wait */
+#define NET_FLUSH_MS        5000        /* longest flush of a closing connection */
+#define NET_HANDSHAKE_MS    10000       /* longest TLS handshake */
+#define NET_SHUTDOWN_MS     5000        /* longest net_shutdown() */
+#define NET_ACCEPT_PAUSE_MS 500         /* listeners rest after EMFILE/ENFILE */
+#define NET_BACKLOG         1024        /* listen(2) backlog */
+#define NET_HELD_MAX        (64 * 1024) /* held input that is a flood */
 #define NET_READ_HIGH       (NET_HELD_MAX + 8192) /* input bytes before reads pause */
 #define NET_FULL_MSG        "ERROR :Server full\r\n"
 
@@ -70,6 +71,8 @@ struct net {
 	struct event *resume;                             /* re-enables paused listeners */
 	struct event *flush;                              /* writes the dirty conns' output */
 	struct conn *dirty;                               /* plain conns with output to write */
+	bool flush_pending;                               /* the flush event is active or added */
+	bool busy;                                        /* the last flush wrote to many conns */
 	struct conn *head;                                /* every live connection */
 	size_t n_conns;                                   /* admitted connections */
 	bool shutting_down;                               /* net_shutdown() was called */
@@ -416,6 +419,13 @@ void conn_resume(struct conn *c)
  * libevent's write event (two epoll_ctl calls per burst) is used only when
  * the socket could not take everything (a backlog). TLS connections leave
  * the writing to their bufferevent.
+ *
+ * Under fan-out load one message reaches a hundred connections and each
+ * writev carries one line: the kernel's send path is most of the CPU. When
+ * a flush wrote to NET_COALESCE_CONNS connections or more, the next one
+ * waits coalesce_us (a timer) so that each writev carries the lines of
+ * several messages; a flush below that goes back to the end of the turn, so
+ * a quiet server adds no latency.
  */
 static void conn_mark_dirty(struct conn *c)
 {
@@ -426,7 +436,16 @@ static void conn_mark_dirty(struct conn *c)
 	c->dirty = true;
 	c->next_dirty = n->dirty;
 	n->dirty = c;
-	event_active(n->flush, 0, 0);
+	if (n->flush_pending)
+		return;
+	n->flush_pending = true;
+	if (n->busy && n->lim.coalesce_us > 0) {
+		struct timeval tv = {0, n->lim.coalesce_us};
+
+		event_add(n->flush, &tv);
+	} else {
+		event_active(n->flush, 0, 0);
+	}
 }
 
 /* Write what the socket takes now; leave the rest to libevent. */
@@ -461,15 +480,20 @@ static void net_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct net *n = arg;
 
+	size_t written = 0;
+
 	(void)fd;
 	(void)what;
+	n->flush_pending = false;
 	while (n->dirty) {
 		struct conn *c = n->dirty;
 
 		n->dirty = c->next_dirty;
 		c->dirty = false;
 		conn_flush(c);
+		written++;
 	}
+	n->busy = written >= NET_COALESCE_CONNS;
 }
 
 void conn_write(struct conn *c, const char *data, size_t len)

@@ -39,6 +39,7 @@ struct net_limits {
 	int flood_kill_seconds; /* penalty ahead of the clock that disconnects */
 	int ping_interval;      /* idle seconds before handler->idle */
 	int ping_timeout;       /* further seconds without input before dropping */
+	int coalesce_us;        /* busy fan-out: output held this long per flush (0 = off) */
 };
 
 struct conn_handler {
