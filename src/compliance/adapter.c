@@ -8,7 +8,10 @@
  * Exactly once: a range is purged only after its files are in place and
  * durable; the options that shape the files travel with the claim (params),
  * so a claim resumed after a crash is written again under the same names
- * with the same bytes, replacing whatever the dead adapter left.
+ * with the same bytes, replacing whatever the dead adapter left. Across a
+ * failover too: a claim's files are written only once the claim has reached
+ * the backup database by log shipping (wait_shipped), so the other data
+ * center resumes that very range instead of cutting its events anew.
  *
  * Not here: the formats themselves (xml.c, jsonl.c), SQL (store.h only),
  * logging (the caller reports r->error), creating the output directory.
@@ -39,6 +42,15 @@
 
 #define COMP_OUT_CAP (256 * 1024) /* bytes buffered before a write(2) */
 
+/*
+ * Waiting for log shipping: the claim's segment is ended early (once) only
+ * if it has not ended by itself after COMP_SHIP_END_MS (a busy database, or
+ * a short archive_timeout, ends it without an extra WAL file); status
+ * shows a wait longer than COMP_SHIP_NOTE_MS.
+ */
+#define COMP_SHIP_END_MS  1000
+#define COMP_SHIP_NOTE_MS 2000
+
 /* The options that shape files, as kept with a claim (its params). */
 struct comp_params {
 	char dir[PATH_MAX];     /* output directory */
@@ -51,16 +63,17 @@ struct comp_params {
 
 /* One claimed range being exported. */
 struct comp_job {
-	struct store_conn *c;       /* the caller's connection */
-	struct store_comp_claim cl; /* the claim */
-	struct comp_params p;       /* its params, parsed back */
-	struct comp_options o;      /* p as options for the writers */
-	int64_t lease_ms;           /* lease asked for on renewal */
-	int64_t renewed_ms;         /* monotonic time of the claim or last renewal */
-	int renamed;                /* files of this claim put in place by this run */
-	char last[512];             /* the last file put in place */
-	struct comp_result *r;      /* where the error goes */
-	const char *own_dir;        /* this adapter's output directory */
+	struct store_conn *c;           /* the caller's connection */
+	struct store_comp_claim cl;     /* the claim */
+	struct comp_params p;           /* its params, parsed back */
+	struct comp_options o;          /* p as options for the writers */
+	int64_t lease_ms;               /* lease asked for on renewal */
+	int64_t renewed_ms;             /* monotonic time of the claim or last renewal */
+	int renamed;                    /* files of this claim put in place by this run */
+	char last[512];                 /* the last file put in place */
+	struct comp_result *r;          /* where the error goes */
+	const char *own_dir;            /* this adapter's output directory */
+	const struct comp_options *run; /* the run's options (stall, stopping) */
 };
 
 /* --- buffered output and text --------------------------------------------- */
@@ -343,6 +356,17 @@ int comp_write_events(int fd, const struct store_cevent *ev, size_t n, const str
 	return -1;
 }
 
+/* The stall allowed to a wait for log shipping (tests shorten it). */
+static int64_t ship_stall_ms(const struct comp_options *o)
+{
+	const char *v = getenv("PCHAT_TEST_COMPLIANCE_SHIP_STALL_MS");
+	int64_t ms;
+
+	if (o->ship_stall_ms > 0)
+		return o->ship_stall_ms;
+	return v && str_to_i64(v, 1, 3600000, &ms) == 0 ? ms : COMP_DEFAULT_SHIP_STALL_MS;
+}
+
 void comp_test_hook(const char *step)
 {
 	const char *want = getenv("PCHAT_TEST_COMPLIANCE_CRASH");
@@ -520,6 +544,85 @@ static int renew(struct comp_job *jb)
 	return 0;
 }
 
+/* What a wait for log shipping stands at, for status and errors (no counters: stable). */
+static void ship_describe(const struct store_comp_ship *sh, char *out, size_t len)
+{
+	size_t at = 0;
+
+	str_appendf(out, len, &at, COMP_SHIP_WAITING "%s (", sh->segment);
+	if (sh->last_archived[0])
+		str_appendf(out, len, &at, "last archived %s", sh->last_archived);
+	else
+		str_appendf(out, len, &at, "nothing archived yet");
+	if (sh->failing)
+		str_appendf(out, len, &at, "; archiving fails, last failure on %s",
+		            sh->last_failed);
+	str_appendf(out, len, &at, ")");
+}
+
+/* Sleep ms, or less when the run is to stop. */
+static bool ship_pause(const struct comp_job *jb, int64_t ms)
+{
+	const struct comp_options *o = jb->run;
+
+	if (o->stopping && o->stopping(o->stopping_arg))
+		return false;
+	usleep((useconds_t)ms * 1000);
+	return true;
+}
+
+/*
+ * Wait until the claim has reached the backup by log shipping, renewing it
+ * (docs/compliance.md "Across a failover"). Gives up, nothing written, when
+ * the archiver makes no progress for the stall (plus archive_timeout while
+ * the claim's segment is still written: without pg_switch_wal it ends only
+ * then); a long wait is noted for status.
+ */
+static int wait_shipped(struct comp_job *jb)
+{
+	struct store_comp_ship sh;
+	int64_t start = time_mono_ms(), moved = start, stall = ship_stall_ms(jb->run), limit;
+	int64_t pause = 10;
+	char seen[sizeof(sh.last_archived)] = "", what[400];
+	bool noted = false;
+	int rc;
+
+	memset(&sh, 0, sizeof(sh));
+	for (;;) {
+		int64_t now = time_mono_ms();
+
+		rc = store_comp_shipped(jb->c, now - start >= COMP_SHIP_END_MS, &sh);
+		if (rc < 0 || sh.shipped)
+			break;
+		if (strcmp(seen, sh.last_archived) != 0) {
+			str_copy(seen, sh.last_archived, sizeof(seen));
+			moved = now;
+		}
+		if (moved < start + COMP_SHIP_END_MS) /* count the stall from the segment's end */
+			moved = start + COMP_SHIP_END_MS;
+		ship_describe(&sh, what, sizeof(what));
+		limit = stall + (sh.complete ? 0 : sh.archive_timeout_ms);
+		if (now >= moved + limit) {
+			run_error(jb->r, "%s: no progress in %" PRId64 " s, giving up this run",
+			          what, (limit + 999) / 1000);
+			return -1;
+		}
+		if (!noted && now - start >= COMP_SHIP_NOTE_MS)
+			noted = store_comp_failed(jb->c, &jb->cl, false, what) == 0;
+		if (renew(jb) < 0)
+			return -1;
+		if (!ship_pause(jb, pause)) {
+			run_error(jb->r, "stopped while %s", what);
+			return -1;
+		}
+		pause = pause * 2 > 250 ? 250 : pause * 2;
+	}
+	if (rc < 0)
+		run_error(jb->r, "compliance queue: cannot read log shipping: %s",
+		          store_strerror(rc));
+	return rc < 0 ? -1 : 0;
+}
+
 static void file_name(const struct comp_job *jb, const struct comp_conv *cv, char *out, size_t len)
 {
 	const char *ext = jb->p.format == COMP_FORMAT_JSONL ? "jsonl" : "xml";
@@ -601,6 +704,8 @@ static int export_claim(struct comp_job *jb)
 		goto out_failed;
 	}
 	adopt_claim_dir(jb);
+	if (wait_shipped(jb) < 0)
+		goto out_failed;
 	jb->o = (struct comp_options){.output_dir = jb->p.dir,
 	                              .format = jb->p.format,
 	                              .one_room_per_file = jb->p.one_room_per_file,
@@ -672,8 +777,8 @@ int comp_run(struct store_conn *c, const struct comp_options *o, struct comp_res
 	}
 	remove_stale(o->output_dir, 2 * lease);
 	for (;;) {
-		*jb =
-		    (struct comp_job){.c = c, .lease_ms = lease, .r = r, .own_dir = o->output_dir};
+		*jb = (struct comp_job){
+		    .c = c, .lease_ms = lease, .r = r, .own_dir = o->output_dir, .run = o};
 		rc = store_comp_claim(c, owner, params, max, lease, &jb->cl);
 		jb->renewed_ms = time_mono_ms();
 		if (rc == STORE_ENOTFOUND) {

@@ -5,7 +5,8 @@
  * over, a kick or a stop. A failed run is retried after min(interval,
  * doubling from 1 s up to COMP_RETRY_MAX_S); an error is logged when it
  * first appears or changes, and its end when a run succeeds again, so a
- * missing directory does not flood the log.
+ * missing directory does not flood the log. A stop ends a run that waits
+ * for log shipping at once (comp_options.stopping).
  *
  * Deliberately not here: the export (adapter.c) and capture.
  */
@@ -49,6 +50,18 @@ static void set_options(struct comp_service *s, const struct comp_options *o, in
 	s->interval_s = interval_s > 0 ? interval_s : 1;
 }
 
+/* Whether the thread is asked to stop (comp_options.stopping: ends a wait for log shipping). */
+static bool stopping(void *arg)
+{
+	struct comp_service *s = arg;
+	bool stop;
+
+	pthread_mutex_lock(&s->lock);
+	stop = s->stop;
+	pthread_mutex_unlock(&s->lock);
+	return stop;
+}
+
 /* One run with a snapshot of the options; logs what changed. Returns comp_run's result. */
 static int run_once(struct comp_service *s)
 {
@@ -66,6 +79,8 @@ static int run_once(struct comp_service *s)
 	o.output_dir = dir;
 	o.uri_host = host;
 	o.owner = owner;
+	o.stopping = stopping;
+	o.stopping_arg = s;
 	memset(&r, 0, sizeof(r));
 	rc = comp_run(s->c, &o, &r);
 	if (rc != 0 && strcmp(r.error, s->last_error) != 0) {

@@ -142,6 +142,7 @@ static int comp_status_cmd(struct ctl *ctx, int argc, char **argv)
 	static const struct option opts[] = {{NULL, 0, NULL, 0}};
 	struct store_comp_status st;
 	char b1[96], b2[96], b3[96];
+	bool waiting;
 	int rc;
 
 	rc = ctl_parse(ctx, argc, argv, opts, on_run_opt, NULL, NULL, 0, 0);
@@ -153,13 +154,17 @@ static int comp_status_cmd(struct ctl *ctx, int argc, char **argv)
 	if (rc != STORE_OK)
 		return ctl_fail(ctx, ctl_exit_for_store(rc), "cannot read the compliance queue: %s",
 		                store_strerror(rc));
+	/* the adapter waits (or gave up waiting) for its claim to reach the backup */
+	waiting = st.last_error_ms &&
+	          strncmp(st.last_error, COMP_SHIP_WAITING, strlen(COMP_SHIP_WAITING)) == 0;
 	if (ctx->json)
 		return ctl_json_out(json_pack(
-		    "{s:b, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:s}", "enabled", st.enabled,
+		    "{s:b, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:s, s:b}", "enabled", st.enabled,
 		    "queued", (json_int_t)st.queued, "oldest_ms", (json_int_t)st.oldest_ms,
 		    "claims", (json_int_t)st.claims, "exported", (json_int_t)st.exported,
 		    "last_run_ms", (json_int_t)st.last_run_ms, "last_file", st.last_file,
-		    "last_error_ms", (json_int_t)st.last_error_ms, "last_error", st.last_error));
+		    "last_error_ms", (json_int_t)st.last_error_ms, "last_error", st.last_error,
+		    "waiting", waiting));
 	printf("capture:      %s\n", st.enabled ? "on" : "off");
 	printf("queued:       %lld events\n", (long long)st.queued);
 	printf("oldest event: %s\n", when(st.oldest_ms, b1, sizeof b1));
@@ -167,7 +172,7 @@ static int comp_status_cmd(struct ctl *ctx, int argc, char **argv)
 	printf("exported:     %lld events\n", (long long)st.exported);
 	printf("last run:     %s\n", when(st.last_run_ms, b2, sizeof b2));
 	printf("last file:    %s\n", st.last_file[0] ? st.last_file : "none");
-	printf("last error:   %s%s%s\n",
+	printf("%s%s%s%s\n", waiting ? "shipping:     " : "last error:   ",
 	       st.last_error_ms ? when(st.last_error_ms, b3, sizeof b3) : "none",
 	       st.last_error_ms ? ": " : "", st.last_error_ms ? st.last_error : "");
 	return CTL_EXIT_OK;
@@ -184,7 +189,9 @@ const struct ctl_cmd ctl_compliance_cmds[] = {
      "    (fsync, rename, fsync of the directory) and only then removed from the\n"
      "    queue. A range left by an adapter that died is re-written with the same\n"
      "    name and content. Several adapters may run at once; each event is exported\n"
-     "    once. The directory must exist.\n\n"
+     "    once. The directory must exist. When the PostgreSQL database archives its\n"
+     "    WAL (log shipping), a range is written only once its claim is archived, so\n"
+     "    that the backup data center resumes the same range after a failover.\n\n"
      "OPTIONS\n"
      "    --output-dir DIR       write there instead of [compliance] output_dir\n"
      "    --format xml|jsonl     Lync XmlAdapter XML (default) or JSON Lines\n"
@@ -193,7 +200,8 @@ const struct ctl_cmd ctl_compliance_cmds[] = {
      "    --add-user-details     the client's address in each Sender element\n"
      "    --max-events N         events per range (1000-1000000, default 100000)\n\n"
      "EXIT STATUS\n"
-     "    7 when the directory is missing, not writable or full: nothing is lost,\n"
+     "    7 when the directory is missing, not writable or full, or when archiving\n"
+     "    makes no progress for 30 s while a claim waits for it: nothing is lost,\n"
      "    the events stay queued for the next run.\n\n"
      "EXAMPLES\n"
      "    pchatctl -c /etc/pchat/pchat.conf compliance run\n"
@@ -204,7 +212,10 @@ const struct ctl_cmd ctl_compliance_cmds[] = {
      "DESCRIPTION\n"
      "    Whether capture is on, the events waiting and the age of the oldest, the\n"
      "    ranges being exported, the last successful run and file, and the last\n"
-     "    error since then.\n\n"
+     "    error since then. With PostgreSQL log shipping, an adapter writes a range\n"
+     "    only once its claim has reached the backup: while that takes over two\n"
+     "    seconds, or after it gave up, the last line reads 'shipping: ... waiting\n"
+     "    for log shipping of segment X' (JSON: waiting = true).\n\n"
      "EXAMPLES\n"
      "    pchatctl compliance status\n"
      "    pchatctl --json compliance status\n",

@@ -535,6 +535,37 @@ int store_comp_done(struct store_conn *c, const struct store_comp_claim *cl, con
 int store_comp_failed(struct store_conn *c, const struct store_comp_claim *cl, bool release,
                       const char *error);
 
+/* Where the log shipping of a claim stands (store_comp_shipped). */
+struct store_comp_ship {
+	char segment[64];           /* the log file to wait for; "" before the first call */
+	bool archiving;             /* the database ships its log (archive_mode on, a primary) */
+	bool shipped;               /* segment is archived, or there is nothing to wait for */
+	bool complete;              /* segment is no longer written (it can be archived) */
+	bool switch_tried;          /* segment was asked to end early (once) */
+	bool failing;               /* the archiver's last attempt failed */
+	int64_t archive_timeout_ms; /* the longest a written log file waits to end; 0 = none */
+	char last_archived[64];     /* the last file archived, "" = none */
+	char last_failed[64];       /* the last file that failed to archive, "" = none */
+};
+
+/*
+ * Whether everything committed before the first call — a claim just taken
+ * — has reached the backup database by log shipping (docs/compliance.md
+ * "Across a failover": a file is written only after its claim reached the
+ * backup). Call it with *st zeroed right after store_comp_claim: it picks
+ * the log file holding that commit (st->segment). Call it again with the
+ * same st to see how it stands. With end_segment, when that file is still
+ * being written and the archiver is not failing, it is ended now, once
+ * (PostgreSQL pg_switch_wal, when the role may; else it ends by itself at
+ * archive_timeout), so that it is archived at once. Never waits: the
+ * caller polls, renewing its claim. st->shipped is true at the first call where the database does
+ * not archive its log (SQLite; PostgreSQL with archive_mode off or no
+ * archive_command, or in recovery). Call it outside any transaction (it
+ * reads what is committed): STORE_EINVAL inside a job, and on PostgreSQL
+ * inside store_begin.
+ */
+int store_comp_shipped(struct store_conn *c, bool end_segment, struct store_comp_ship *st);
+
 struct store_comp_status {
 	bool enabled;          /* capture on (store_comp_enabled) */
 	int64_t queued;        /* events waiting, outbox included */

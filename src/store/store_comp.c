@@ -177,6 +177,18 @@ int store_comp_failed(struct store_conn *c, const struct store_comp_claim *cl, b
 	return rc;
 }
 
+int store_comp_shipped(struct store_conn *c, bool end_segment, struct store_comp_ship *st)
+{
+	if (c->in_job || !TERMINATED(st->segment))
+		return STORE_EINVAL;
+	if (!c->be->comp_shipped) { /* no log shipping: nothing to wait for */
+		st->archiving = false;
+		st->shipped = true;
+		return 0;
+	}
+	return c->be->comp_shipped(c, end_segment, st);
+}
+
 int store_comp_status(struct store_conn *c, struct store_comp_status *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -170,6 +170,12 @@ struct store_backend {
 	int (*comp_failed)(struct store_conn *c, const struct store_comp_claim *cl, bool release,
 	                   const char *error, int64_t now_ms);
 	int (*comp_status)(struct store_conn *c, struct store_comp_status *out);
+	/*
+	 * Log shipping of what is committed (store_comp_shipped; outside any
+	 * transaction). NULL in a backend without log shipping (SQLite):
+	 * store_comp_shipped then reports it shipped at once.
+	 */
+	int (*comp_shipped)(struct store_conn *c, bool end_segment, struct store_comp_ship *st);
 
 	/*
 	 * Pool bus (store.h "pool bus"; store_bus.c validates the payload).

@@ -2603,6 +2603,49 @@ static void test_comp_move_refused(void **state)
 	assert_int_equal(n, comp_has_outbox(t) ? 1 : 0);
 }
 
+static int shipped_in_job(struct store_conn *c, void *arg)
+{
+	struct store_comp_ship sh = {0};
+
+	*(int *)arg = store_comp_shipped(c, true, &sh);
+	return 0;
+}
+
+/*
+ * Log shipping of a claim: nothing to wait for where nothing is archived
+ * (SQLite; the contract's PostgreSQL cluster runs without archive_mode),
+ * so the first call says shipped. Refused inside a job, and on PostgreSQL
+ * inside store_begin (it reads what others committed). The wait itself is
+ * tests/integration/test_compliance_ship.py (a cluster that archives).
+ */
+static void test_comp_shipped(void **state)
+{
+	struct tctx *t = *state;
+	struct store_comp_ship sh;
+	struct store_comp_claim cl;
+	int rc = 0;
+
+	comp_drain(t);
+	comp_add(t, 2, NULL);
+	assert_int_equal(store_comp_claim(t->c, "shipper", "", 10, COMP_LEASE, &cl), 0);
+	memset(&sh, 0, sizeof(sh));
+	assert_int_equal(store_comp_shipped(t->c, true, &sh), 0);
+	assert_true(sh.shipped);
+	assert_false(sh.archiving);
+	assert_string_equal(sh.segment, "");
+	memset(&sh, 'x', sizeof(sh.segment)); /* not a string */
+	assert_int_equal(store_comp_shipped(t->c, false, &sh), STORE_EINVAL);
+	if (!comp_has_outbox(t)) {
+		memset(&sh, 0, sizeof(sh));
+		assert_int_equal(store_begin(t->c), 0);
+		assert_int_equal(store_comp_shipped(t->c, false, &sh), STORE_EINVAL);
+		assert_int_equal(store_commit(t->c), 0);
+	}
+	store_submit_write(t->st, shipped_in_job, NULL, &rc);
+	assert_int_equal(rc, STORE_EINVAL);
+	comp_finish(t, &cl);
+}
+
 struct cjob {
 	int n_done; /* completions */
 	int rc;     /* the last one's */
@@ -2914,6 +2957,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_comp_move_crash, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_comp_admin_change, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_comp_move_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_comp_shipped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_comp_writer_moves, setup_async, teardown),
 	    cmocka_unit_test_setup_teardown(test_pool_row, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pool_invalid, setup, teardown),

@@ -18,6 +18,9 @@ Drill (f), the fence: the old primary comes back; it is fenced (read-only,
 its pool row says so) by the first process that sees both databases, and
 the old server restarted with its configuration serves nothing from it.
 
+Compliance, with the archive both data centers write: every event that
+reached the backup is exported exactly once over the whole drill.
+
 Drill (e), failback with zero loss: `pchatctl failback` while a client
 keeps sending through data center B: A's old primary is re-seeded from the
 backup (pg_rewind), writes stop, A is promoted, the servers move back, B is
@@ -210,12 +213,12 @@ def test_data_center_a_lost_failover_and_the_fence(make_server, dcs, tmp_path, m
     d = dcs
     monkeypatch.setenv("PCHAT_TEST_COMPLIANCE_INTERVAL", "1")  # each adapter every second
     monkeypatch.setenv("PCHAT_TEST_COMPLIANCE_LEASE_MS", "2000")
-    out = {n: str(tmp_path / ("compliance-" + n)) for n in ("a1", "b1")}
-    comp = "[compliance]\nenabled = yes\nformat = jsonl\noutput_dir = %s\n"
-    for o in out.values():
-        os.mkdir(o)
-    a1 = make_pool_server(make_server, d.topology, "a1", start=False, extra=comp % out["a1"])
-    b1 = make_pool_server(make_server, d.topology, "b1", start=False, extra=comp % out["b1"])
+    # the compliance archive both data centers write (Lync's compliance share)
+    out = str(tmp_path / "compliance")
+    os.mkdir(out)
+    comp = "[compliance]\nenabled = yes\nformat = jsonl\noutput_dir = %s\n" % out
+    a1 = make_pool_server(make_server, d.topology, "a1", start=False, extra=comp)
+    b1 = make_pool_server(make_server, d.topology, "b1", start=False, extra=comp)
     a1.start()
     b1.start()
     room = a1.add_room(live=True)
@@ -293,13 +296,15 @@ def test_data_center_a_lost_failover_and_the_fence(make_server, dcs, tmp_path, m
     # writes work in B
     bob.join(room)
     assert send_acked(bob, room, "in data center B") is not None
-    # compliance: B's adapter exports what the backup still had queued; every message
-    # there has its event in one of the data centers' archives. (Not exactly once across
-    # the failover: a range exported and purged after the recovery point is exported
-    # again by B — docs/compliance.md "Across a failover".)
+    # compliance: B's adapter exports what the backup still had queued; every event that
+    # reached the backup is in the archive exactly once (A wrote a range's files only
+    # once its claim was shipped, so B resumes it under the same names)
     wait_for(lambda: b1.ctl("compliance", "status", json_out=True)["queued"] == 0,
              timeout=30, what="B's adapter exported the queue")
-    events = compliance_events(out["b1"]) + compliance_events(out["a1"])
+    events = compliance_events(out)
+    ids = [e["id"] for e in events]
+    assert len(ids) == len(set(ids)), "exported twice: %s" % sorted(
+        i for i in set(ids) if ids.count(i) > 1)
     chat = {e["msgid"] for e in events if e["type"] == "CHAT"}
     assert {dict(acked)[t] for t in got} <= chat
     # (f) the fence: data center A comes back with its old configuration
@@ -376,6 +381,14 @@ def test_data_center_a_lost_failover_and_the_fence(make_server, dcs, tmp_path, m
     # every message acknowledged in B — before and during the failback — is in A
     assert set(got) | {"in data center B"} | set(acked_b) <= set(back)
     assert "not an active server" in guest_registers(b1)
+    # over the whole drill, every event exported exactly once, those of the failback too
+    wait_for(lambda: a1.ctl("compliance", "status", json_out=True)["queued"] == 0,
+             timeout=30, what="A's adapter exported the queue")
+    events = compliance_events(out)
+    ids = [e["id"] for e in events]
+    assert len(ids) == len(set(ids))
+    chat = {e["msgid"] for e in events if e["type"] == "CHAT"}
+    assert {m for _, m in sent if m} <= chat
     # A's writes are shipped to B again (the operator starts B's copy job again): a message
     # sent now reaches the secondary
     d.start_copier()

@@ -76,6 +76,7 @@ const struct store_backend store_pg_backend = {
     .comp_done = pg_comp_done,
     .comp_failed = pg_comp_failed,
     .comp_status = pg_comp_status,
+    .comp_shipped = pg_comp_shipped,
     .pool_get = pg_pool_get,
     .pool_set = pg_pool_set,
     .pool_fence = pg_pool_fence,

@@ -1,7 +1,8 @@
 /*
  * compliance.c — the PostgreSQL compliance queue (store.h "compliance"):
  * capturing events, the capture setting, claims of event ranges, fetching
- * and purging a range, errors and status.
+ * and purging a range, errors and status, and whether a claim has reached
+ * the backup by log shipping (the WAL archive: pg_stat_archiver).
  *
  * The queue is a table of the chat database (compliance_events), so it is
  * replicated and fails over with the chat data, and an event commits with
@@ -20,8 +21,9 @@
  * (claim, done, failed) run one here only when the connection is not in one
  * already (pg_conn.in_tx); otherwise they work inside the caller's.
  *
- * It does not validate events nor read the clock (store_comp.c), and it
- * does not write files nor choose params (src/compliance/).
+ * It does not validate events nor read the clock (store_comp.c), it does
+ * not write files nor choose params (src/compliance/), and it never waits
+ * for the archiver (the adapter polls store_comp_shipped).
  */
 #include "store/pg/pg_int.h"
 
@@ -141,6 +143,43 @@ static const struct pg_stmt st_status = {
     "exported, last_run_ms, last_file, last_error_ms, last_error, "
     "coalesce((SELECT value = '1' FROM settings WHERE key = '" PGC_SETTING_ENABLED "'), false) "
     "FROM compliance_state WHERE id = 1",
+    0};
+
+/*
+ * Log shipping (store_comp_shipped). Archiving counts when archive_mode is
+ * on (or always) on a primary with an archive_command or archive_library:
+ * with an empty one PostgreSQL keeps the log without shipping it, and
+ * archive_command reads "(disabled)" while archive_mode is off. The
+ * segment to wait for holds the insert position: everything committed
+ * before, the caller's claim included.
+ */
+static const struct pg_stmt st_ship_mark = {
+    "compliance_ship_mark",
+    "SELECT NOT pg_is_in_recovery() AND current_setting('archive_mode') IN ('on', 'always') "
+    "AND (current_setting('archive_command') <> '' "
+    "OR coalesce(current_setting('archive_library', true), '') <> ''), "
+    "CASE WHEN NOT pg_is_in_recovery() THEN pg_walfile_name(pg_current_wal_insert_lsn()) END, "
+    "(SELECT setting::bigint FROM pg_settings WHERE name = 'archive_timeout') * 1000",
+    0};
+
+/* The archiver's progress, whether its last attempt failed, and the segment being written. */
+static const struct pg_stmt st_ship_state = {
+    "compliance_ship_state",
+    "SELECT coalesce(last_archived_wal, ''), coalesce(last_failed_wal, ''), "
+    "coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false), "
+    "pg_walfile_name(pg_current_wal_insert_lsn()) FROM pg_stat_archiver",
+    0};
+
+/*
+ * End the segment being written, when the role may (never an error: false
+ * when it may not), and never on a database made read-only (fenced, or
+ * frozen by a failback): its WAL must not move on.
+ */
+static const struct pg_stmt st_ship_switch = {
+    "compliance_ship_switch",
+    "SELECT CASE WHEN current_setting('transaction_read_only') = 'off' "
+    "AND has_function_privilege('pg_catalog.pg_switch_wal()', 'EXECUTE') "
+    "THEN pg_switch_wal() IS NOT NULL ELSE false END",
     0};
 
 /* --- helpers ----------------------------------------------------------------- */
@@ -555,5 +594,97 @@ int pg_comp_status(struct store_conn *c, struct store_comp_status *out)
 	out->enabled = pg_get_bool(r, 0, 8);
 out_clear:
 	PQclear(r);
+	return rc;
+}
+
+/* --- log shipping ------------------------------------------------------------ */
+
+/* Whether name starts with a segment's 24 upper-case hex digits (TLI, log, segment). */
+static bool wal_name_ok(const char *name)
+{
+	for (int i = 0; i < 24; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'A' && name[i] <= 'F')))
+			return false;
+	return true;
+}
+
+/*
+ * Whether the archiver having archived the file archived means segment
+ * target is archived: it archives in name order, so a later log/segment
+ * (whatever the suffix: .partial, .backup) covers target; the same one
+ * only as a plain segment of target's timeline or a later one (a .partial
+ * is the end of an older timeline, a .backup file does not finish its
+ * segment). A .history file tells nothing.
+ */
+static bool wal_covers(const char *archived, const char *target)
+{
+	int c;
+
+	if (strlen(target) != 24 || !wal_name_ok(target) || strlen(archived) < 24 ||
+	    !wal_name_ok(archived))
+		return false;
+	c = strncmp(archived + 8, target + 8, 16);
+	if (c != 0)
+		return c > 0;
+	return archived[24] == '\0' && strncmp(archived, target, 8) >= 0;
+}
+
+/* The first call: whether the database archives, and the segment to wait for. */
+static int ship_mark(struct pg_conn *pc, struct store_comp_ship *st)
+{
+	PGresult *r;
+	int rc = 0;
+
+	if (!(r = pg_run(pc, &st_ship_mark, NULL, &rc, "reading the archive settings")))
+		return rc;
+	st->archiving = pg_get_bool(r, 0, 0) && !PQgetisnull(r, 0, 1);
+	if (st->archiving)
+		pg_get_copy(r, 0, 1, st->segment, sizeof(st->segment));
+	st->archive_timeout_ms = pg_get_i64(r, 0, 2);
+	PQclear(r);
+	return 0;
+}
+
+static int ship_state(struct pg_conn *pc, struct store_comp_ship *st)
+{
+	char current[64];
+	PGresult *r;
+	int rc = 0;
+
+	if (!(r = pg_run(pc, &st_ship_state, NULL, &rc, "reading the archiver's progress")))
+		return rc;
+	pg_get_copy(r, 0, 0, st->last_archived, sizeof(st->last_archived));
+	pg_get_copy(r, 0, 1, st->last_failed, sizeof(st->last_failed));
+	st->failing = pg_get_bool(r, 0, 2);
+	pg_get_copy(r, 0, 3, current, sizeof(current));
+	PQclear(r);
+	st->shipped = wal_covers(st->last_archived, st->segment);
+	st->complete = strlen(current) == 24 && strncmp(current + 8, st->segment + 8, 16) > 0;
+	return 0;
+}
+
+int pg_comp_shipped(struct store_conn *c, bool end_segment, struct store_comp_ship *st)
+{
+	struct pg_conn *pc = pg_of(c);
+	PGresult *r;
+	int rc;
+
+	if (pc->in_tx)
+		return STORE_EINVAL;
+	if ((rc = pg_ensure(pc)) != 0)
+		return rc;
+	if (!st->segment[0] && (rc = ship_mark(pc, st)) != 0)
+		return rc;
+	if (!st->archiving) {
+		st->shipped = true;
+		return 0;
+	}
+	if ((rc = ship_state(pc, st)) != 0 || !end_segment || st->shipped || st->complete ||
+	    st->failing || st->switch_tried)
+		return rc;
+	/* once: a failing archiver would only pile up segments in pg_wal */
+	st->switch_tried = true;
+	if ((r = pg_run(pc, &st_ship_switch, NULL, &rc, "ending the WAL segment")))
+		PQclear(r);
 	return rc;
 }

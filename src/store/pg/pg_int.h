@@ -204,6 +204,7 @@ int pg_comp_done(struct store_conn *c, const struct store_comp_claim *cl, const 
 int pg_comp_failed(struct store_conn *c, const struct store_comp_claim *cl, bool release,
                    const char *error, int64_t now_ms);
 int pg_comp_status(struct store_conn *c, struct store_comp_status *out);
+int pg_comp_shipped(struct store_conn *c, bool end_segment, struct store_comp_ship *st);
 
 /*
  * Send st without waiting for its result, inside a write transaction:
