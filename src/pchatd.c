@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -31,6 +32,19 @@
 
 #define EXIT_CONFIG 2 /* bad configuration or command line */
 #define EXIT_START  3 /* could not start (database, listener, TLS) */
+
+/*
+ * A restart onto the other database of a pool tells the new image where
+ * the pool went ("backup 7": database and generation) so that pool_prepare
+ * need not wait for the database it leaves (pool_open_read).
+ */
+#define PCHATD_MOVED_ENV "PCHATD_POOL_MOVED"
+/*
+ * At that restart, how long the store's threads are waited for when the
+ * database left behind is unreachable: they can only be trying to connect
+ * to it (the exec ends them; the database is no longer the pool's).
+ */
+#define PCHATD_RESTART_GRACE_MS 250
 
 struct server {
 	struct config cfg;                                  /* configuration in force */
@@ -56,7 +70,9 @@ struct server {
 	struct event *sig_int;                              /* SIGINT */
 	struct event *sig_hup;                              /* SIGHUP */
 	bool stopping;                                      /* shutdown under way */
-	bool restart;     /* exec again when stopped: the pool moved to the other database */
+	bool restart; /* exec again when stopped: the pool moved to the other database */
+	enum pool_db_index moved_to; /* that database (restart) */
+	int64_t moved_generation;    /* the generation that moved it (restart) */
 	bool unconfirmed; /* started fail-closed: the backup database could not be read */
 };
 
@@ -192,6 +208,7 @@ static void limits_from(const struct config *cfg, struct net_limits *lim)
 	lim->flood_kill_seconds = cfg->flood_kill_seconds;
 	lim->ping_interval = cfg->ping_interval;
 	lim->ping_timeout = cfg->ping_timeout;
+	lim->coalesce_us = cfg->coalesce_us;
 }
 
 /* A database without an administrator (new, or filled by pchatctl first) gets `admin`. */
@@ -208,7 +225,6 @@ static int bootstrap_admin(struct server *srv)
 
 	if (store_account_list(c, &all, &n) != 0)
 		return -1;
-	lim->coalesce_us = cfg->coalesce_us;
 	for (size_t i = 0; i < n; i++) {
 		have_admin = have_admin || all[i].admin;
 		name_taken = name_taken || str_ieq(all[i].name, "admin");
@@ -258,11 +274,55 @@ static int bootstrap_admin(struct server *srv)
 }
 
 /*
+ * Where the previous image of this process restarted to (PCHATD_MOVED_ENV,
+ * removed): the database, or -1 when this is not such a restart.
+ */
+static int moved_hint(int64_t *generation)
+{
+	const char *h = getenv(PCHATD_MOVED_ENV);
+	char name[16];
+	long long g;
+	int db = -1;
+
+	if (h && sscanf(h, "%15s %lld", name, &g) == 2 && g > 0 &&
+	    (strcmp(name, "primary") == 0 || strcmp(name, "backup") == 0)) {
+		db = strcmp(name, "backup") == 0 ? POOL_BACKUP : POOL_PRIMARY;
+		*generation = g;
+	}
+	unsetenv(PCHATD_MOVED_ENV);
+	return db;
+}
+
+/*
+ * Read both databases at once (pool_open_read). A restart onto the backup
+ * (a failover) waits only for the backup when it still carries the
+ * generation that moved the pool: the primary left behind may be cut off,
+ * and the watch of the image before read the generation in force moments
+ * ago. A restart onto the primary still waits for the backup as any start
+ * does: without it, [pool] unconfirmed = fail-closed would keep the server
+ * idle.
+ */
+static void pool_start_read(struct server *srv, struct store *open[2], struct pool_view *v)
+{
+	int64_t gen = 0;
+	int hint = moved_hint(&gen);
+
+	pool_open_read(&srv->topo, hint, hint == POOL_BACKUP ? 0 : POOL_PEER_WAIT_MS, open, v);
+	if (hint < 0 || ((int)v->use == hint && v->generation >= gen))
+		return;
+	for (int i = 0; i < 2; i++)
+		store_close(open[i]);
+	pool_view_free(v);
+	pool_open_read(&srv->topo, -1, POOL_PEER_WAIT_MS, open, v);
+}
+
+/*
  * A server of a pool (SPEC §6): read the topology, check this server is in
  * it, and take the database the highest pool-state generation designates.
  */
 static int pool_prepare(struct server *srv)
 {
+	struct store *open[2] = {NULL, NULL};
 	struct pool_view v;
 	char err[1200];
 	const struct topo_db *db;
@@ -280,13 +340,15 @@ static int pool_prepare(struct server *srv)
 		          srv->cfg.pool_server, srv->cfg.pool_topology);
 		return -1;
 	}
-	pool_read(&srv->topo, NULL, &v);
+	pool_start_read(srv, open, &v);
 	for (int i = 0; i < 2; i++)
 		if (!v.reachable[i])
 			log_warn("pool", "%s database: %s", pool_db_name((enum pool_db_index)i),
 			         v.error[i]);
 	snprintf(err, sizeof err, "pchatd %s", srv->cfg.pool_server);
-	pool_fence_stale(&srv->topo, NULL, &v, err);
+	pool_fence_stale(&srv->topo, open, &v, err);
+	for (int i = 0; i < 2; i++)
+		store_close(open[i]);
 	if (v.reachable[v.use] && v.row[v.use].fenced) {
 		log_error("pool",
 		          "the %s database of pool %s was fenced by generation %lld: the pool "
@@ -351,6 +413,8 @@ static void pool_moved(enum pool_db_index use, int64_t generation, void *arg)
 	         "reconnect",
 	         pool_db_name(use), srv->topo.name, (long long)generation);
 	srv->restart = true;
+	srv->moved_to = use;
+	srv->moved_generation = generation;
 	shut_down(srv, why);
 }
 
@@ -592,8 +656,90 @@ static int run(struct server *srv)
 	return 0;
 }
 
-/* Undo in reverse: completions still queued run while chat and IRC exist. */
-static void teardown(struct server *srv)
+/* The store's side of teardown: the threads that run store jobs, then the store. */
+static void close_store_side(struct server *srv)
+{
+	comp_service_stop(srv->comp);
+	pool_member_stop(srv->pool);
+	workq_free(srv->workq);
+	store_close(srv->store);
+}
+
+/* close_store_side on a thread of its own, so that a restart can stop waiting for it. */
+struct store_closer {
+	struct server *srv; /* what to close */
+	pthread_mutex_t mu; /* guards done */
+	pthread_cond_t cv;  /* signalled when done */
+	bool done;          /* close_store_side returned */
+};
+
+static void *closer_main(void *arg)
+{
+	struct store_closer *c = arg;
+
+	close_store_side(c->srv);
+	pthread_mutex_lock(&c->mu);
+	c->done = true;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/*
+ * Close the store side. Returns false only at a restart onto the other
+ * database when the one left behind is unreachable (the watch's last round
+ * could not read it) and its store's threads did not finish within
+ * PCHATD_RESTART_GRACE_MS: they wait on connection attempts to it (libpq's
+ * connect_timeout, each time a job comes). Nothing else is left: a write
+ * batch of theirs could only fail there (and that database is no longer the
+ * pool's), and the exec that follows ends them. Every other stop waits.
+ */
+static bool close_stores(struct server *srv)
+{
+	static struct store_closer c; /* outlives this call when left behind */
+	struct timespec until;
+	pthread_t th;
+	bool done;
+
+	if (!srv->restart || pool_member_db_reachable(srv->pool)) {
+		close_store_side(srv);
+		return true;
+	}
+	c.srv = srv;
+	pthread_mutex_init(&c.mu, NULL);
+	pthread_cond_init(&c.cv, NULL);
+	if (pthread_create(&th, NULL, closer_main, &c) != 0) {
+		close_store_side(srv);
+		return true;
+	}
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += PCHATD_RESTART_GRACE_MS * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&c.mu);
+	while (!c.done && pthread_cond_timedwait(&c.cv, &c.mu, &until) == 0)
+		;
+	done = c.done;
+	pthread_mutex_unlock(&c.mu);
+	if (!done) {
+		log_warn("pchatd",
+		         "the %s database is unreachable: restarting without waiting for the "
+		         "store threads still trying to connect to it",
+		         pool_db_name(srv->pool_db));
+		return false;
+	}
+	pthread_join(th, NULL);
+	pthread_mutex_destroy(&c.mu);
+	pthread_cond_destroy(&c.cv);
+	return true;
+}
+
+/*
+ * Undo in reverse: completions still queued run while chat and IRC exist.
+ * Returns false when the store side was left running (close_stores): then
+ * nothing else is freed and the caller must exec at once.
+ */
+static bool teardown(struct server *srv)
 {
 	if (srv->sig_term)
 		event_free(srv->sig_term);
@@ -601,17 +747,16 @@ static void teardown(struct server *srv)
 		event_free(srv->sig_int);
 	if (srv->sig_hup)
 		event_free(srv->sig_hup);
-	comp_service_stop(srv->comp);
-	pool_member_stop(srv->pool);
-	workq_free(srv->workq);
-	store_close(srv->store);
-	pool_member_free(srv->pool); /* after the store: its completions reach it */
+	if (!close_stores(srv))
+		return false;
 	store_pool_state_free(&srv->pool_row);
-	mailbox_free(srv->mb);
-	net_free(srv->net); /* its closed callbacks still reach the IRC layer */
+	mailbox_free(srv->mb);       /* runs the completions still queued ... */
+	pool_member_free(srv->pool); /* ... some of which reach the member */
+	net_free(srv->net);          /* its closed callbacks still reach the IRC layer */
 	irc_free(srv->irc);
 	if (srv->base)
 		event_base_free(srv->base);
+	return true;
 }
 
 int main(int argc, char **argv)
@@ -629,9 +774,14 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	scram_set_default_iterations(srv.cfg.scram_iterations);
 	rc = run(&srv);
-	teardown(&srv);
+	teardown(&srv); /* false only before a restart: the exec ends what was left */
 	if (srv.restart) {
+		char moved[48];
+
 		/* the same program, arguments and configuration: pool_prepare picks the database */
+		snprintf(moved, sizeof moved, "%s %lld", pool_db_name(srv.moved_to),
+		         (long long)srv.moved_generation);
+		setenv(PCHATD_MOVED_ENV, moved, 1);
 		log_info("pchatd", "restarting");
 		execv("/proc/self/exe", argv);
 		log_error("pchatd", "cannot restart: %s", strerror(errno));

@@ -59,12 +59,17 @@ static int on_pool_opt(struct ctl *ctx, void *arg, int val, const char *optarg)
 	}
 }
 
-/* Read the topology, open both databases and read their rows. */
-static int pool_open(struct ctl *ctx, struct pool_ctx *p)
+/*
+ * Read the topology, open both databases at once and read their rows:
+ * prefer (a pool state's target, -1 for none) and the database in use are
+ * waited for as long as connecting takes, the other at most
+ * POOL_PEER_WAIT_MS (pool_open_read): a data center cut off by a partition
+ * costs a second, not a connect timeout.
+ */
+static int pool_open(struct ctl *ctx, struct pool_ctx *p, int prefer)
 {
 	const char *path = p->topology ? p->topology : ctx->cfg.pool_topology;
-	const struct topo_db *dbs[2];
-	char err[1200], dberr[2][512];
+	char err[1200];
 
 	if (!path[0])
 		return ctl_fail(ctx, CTL_EXIT_CONFIG,
@@ -72,14 +77,7 @@ static int pool_open(struct ctl *ctx, struct pool_ctx *p)
 		                "configuration given with -c (docs/deployment.md)");
 	if (topo_load(&p->topo, path, err, sizeof err) != 0)
 		return ctl_fail(ctx, CTL_EXIT_CONFIG, "%s (fix the topology file)", err);
-	dbs[POOL_PRIMARY] = &p->topo.primary;
-	dbs[POOL_BACKUP] = &p->topo.backup;
-	for (int i = 0; i < 2; i++)
-		p->db[i] = pool_db_open(dbs[i]->url, dberr[i], sizeof dberr[i]);
-	pool_read(&p->topo, p->db, &p->view);
-	for (int i = 0; i < 2; i++)
-		if (!p->db[i])
-			str_copy(p->view.error[i], dberr[i], sizeof p->view.error[i]);
+	pool_open_read(&p->topo, prefer, POOL_PEER_WAIT_MS, p->db, &p->view);
 	/* whoever reads both databases fences a stale primary (docs/architecture.md) */
 	pool_fence_stale(&p->topo, p->db, &p->view, "pchatctl");
 	if (!p->view.any)
@@ -125,7 +123,7 @@ int ctl_pool_database(struct ctl *ctx)
 		rc = ctl_fail(ctx, CTL_EXIT_CONFIG, "%s (fix the topology file)", err);
 		goto out_free;
 	}
-	pool_read(t, NULL, &v);
+	pool_read(t, &v);
 	str_copy(ctx->cfg.db_url, topo_db(t, pool_db_name(v.use))->url, sizeof ctx->cfg.db_url);
 	pool_view_free(&v);
 out_free:
@@ -262,7 +260,7 @@ static int pool_status_cmd(struct ctl *ctx, int argc, char **argv)
 
 	rc = ctl_parse(ctx, argc, argv, opts, on_pool_opt, &p, NULL, 0, 0);
 	if (rc == CTL_EXIT_OK)
-		rc = pool_open(ctx, &p);
+		rc = pool_open(ctx, &p, -1);
 	if (rc != CTL_EXIT_OK)
 		goto out_close;
 	use = p.db[p.view.use] ? (int)p.view.use : p.view.from;
@@ -325,8 +323,9 @@ static int pool_state_cmd(struct ctl *ctx, int argc, char **argv)
 	if (rc == CTL_EXIT_OK && strcmp(pos[0], "normal") != 0 &&
 	    strcmp(pos[0], "failed-over") != 0)
 		rc = ctl_usage(ctx, "expected normal or failed-over, not '%s'", pos[0]);
+	/* the database the new state designates is the one that matters (a failover: the backup) */
 	if (rc == CTL_EXIT_OK)
-		rc = pool_open(ctx, &p);
+		rc = pool_open(ctx, &p, (int)pool_db_for_state(pos[0]));
 	if (rc != CTL_EXIT_OK)
 		goto out_close;
 	if (strcmp(pool_row(&p)->state, pos[0]) == 0 && !p.force) {
@@ -448,7 +447,7 @@ static int pool_active_cmd(struct ctl *ctx, int argc, char **argv)
 	if (rc != CTL_EXIT_OK)
 		return rc;
 	n = split_names(pos, TOPO_MAX_SERVERS, names, TOPO_MAX_SERVERS);
-	rc = pool_open(ctx, &p);
+	rc = pool_open(ctx, &p, -1);
 	if (rc == CTL_EXIT_OK)
 		rc = active_write(ctx, &p, op, names, n);
 	pool_close(&p);

@@ -7,18 +7,25 @@
  *
  * The loop never waits: both are store jobs, at most one of each in
  * flight, and their completions touch only the member (which outlives the
- * store: pool_member_free after store_close). A failed read keeps the last
+ * store and its completions: pool_member_free after store_close and the
+ * mailbox's last completions). A failed read keeps the last
  * status (a database hiccup must not flip every server idle); the store
  * logs the failure itself.
  *
- * The watch: a thread of its own reads the control rows of both databases
- * every POOL_WATCH_MS through connections of its own (opening one may wait
- * seconds for a data center that is gone: never on the loop), fences a
- * stale primary it finds (pool_fence_stale), and posts what it saw to the
- * loop. When the generation in force designates the other database, the
- * server is told once (ops->moved) and restarts onto it. The thread and the
- * member share struct pool_watch, freed by whichever lets go last; nothing
- * is posted after pool_member_stop.
+ * The watch: a thread of its own runs a round every POOL_WATCH_MS: it asks
+ * two reader threads, one per database, each with a connection of its own,
+ * to read their control rows, waits for the answers at most
+ * POOL_PEER_WAIT_MS (a reader still busy from an earlier round — stuck
+ * connecting into a partition that drops its packets — is not waited for
+ * at all), fences a stale primary it finds (pool_fence_stale), and posts
+ * what it saw to the loop. A database that did not answer is unreachable
+ * in that round; its reader goes on alone. When the generation in force
+ * designates the other database, the server is told once (ops->moved) and
+ * restarts onto it. While this server's own database is unreachable, or
+ * after a session was lost, the next round comes after POOL_WATCH_RETRY_MS:
+ * the pool is probably moving. The threads and the member share struct
+ * pool_watch, freed by whichever lets go last; nothing is posted after
+ * pool_member_stop.
  *
  * Deliberately not here: refusing clients (the server's status callback
  * does that through the IRC layer) and the restart itself (pchatd).
@@ -35,20 +42,41 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* Shared by the member (loop thread) and its watch thread; under mu. */
+/* One database's reader thread, its half of struct pool_watch (under mu). */
+struct watch_reader {
+	struct store *st;            /* its connection (NULL: not open); the thread's */
+	bool want;                   /* a read is asked for */
+	bool busy;                   /* reading, or st lent to the round (fencing) */
+	uint64_t n_done;             /* reads finished */
+	bool reachable;              /* the last read succeeded */
+	bool lost;                   /* the last read found an open session gone */
+	struct store_pool_state row; /* the last row read (owned; taken by the round) */
+	char error[512];             /* why not reachable */
+};
+
+/* Shared by the member (loop thread), the round thread and the readers; under mu. */
 struct pool_watch {
 	pthread_mutex_t mu;         /* guards everything below */
-	pthread_cond_t cv;          /* wakes the thread to stop */
-	int refs;                   /* the member and the thread */
+	pthread_cond_t cv;          /* a read asked for or done, or stop */
+	int refs;                   /* the member and each thread */
 	bool stop;                  /* no more rounds, nothing more posted */
 	struct mailbox *mb;         /* to the loop */
 	struct topology topo;       /* the pool (copied) */
 	char by[TOPO_NAME_MAX + 8]; /* "pchatd NAME", who fences */
+	enum pool_db_index db;      /* the database this server uses */
+	struct watch_reader rd[2];  /* by enum pool_db_index */
 	struct pool_member *m;      /* the member (loop thread only) */
+};
+
+/* A reader thread's argument. */
+struct reader_arg {
+	struct pool_watch *w; /* the watch */
+	int i;                /* its database */
 };
 
 /* What one round saw, posted to the loop. */
@@ -224,6 +252,8 @@ static void watch_unref(struct pool_watch *w)
 	pthread_mutex_unlock(&w->mu);
 	if (!last)
 		return;
+	for (int i = 0; i < 2; i++)
+		store_pool_state_free(&w->rd[i].row);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	free(w);
@@ -262,37 +292,157 @@ static void watch_seen_cb(void *arg)
 	free(s);
 }
 
-/*
- * One round of the watch thread: read both, fence, post. Returns whether a
- * session that was open was lost (ended by a failover step, a restart): the
- * next round then comes at once, not POOL_WATCH_MS later.
- */
-static bool watch_round(struct pool_watch *w, struct store *open[2])
+/* One read of database i by its reader (outside mu): open if needed, read, publish. */
+static void reader_read(struct pool_watch *w, int i)
 {
-	const struct topo_db *dbs[2] = {&w->topo.primary, &w->topo.backup};
+	const struct topo_db *db = i == POOL_PRIMARY ? &w->topo.primary : &w->topo.backup;
+	struct watch_reader *r = &w->rd[i];
+	struct store *st = r->st; /* the reader's own while busy */
+	struct store_pool_state row = {0};
+	char error[512] = "";
+	bool was_open = st != NULL, ok = false;
+	int rc;
+
+	if (!st)
+		st = pool_db_open(db->url, error, sizeof error);
+	if (st) {
+		rc = store_pool_get(store_direct(st), &row);
+		ok = rc == 0;
+		if (!ok) {
+			snprintf(error, sizeof error, "cannot read the pool state: %s",
+			         store_strerror(rc));
+			store_close(st); /* opened again next time */
+			st = NULL;
+		}
+	}
+	pthread_mutex_lock(&w->mu);
+	r->st = st;
+	r->reachable = ok;
+	r->lost = !ok && was_open;
+	store_pool_state_free(&r->row);
+	r->row = row;
+	str_copy(r->error, error, sizeof r->error);
+	r->n_done++;
+	r->busy = false;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* A reader thread: one read each time the round asks, until stop. */
+static void *reader_main(void *arg)
+{
+	struct reader_arg a = *(struct reader_arg *)arg;
+	struct pool_watch *w = a.w;
+	struct watch_reader *r = &w->rd[a.i];
+	struct store *st;
+
+	free(arg);
+	pthread_mutex_lock(&w->mu);
+	while (!w->stop) {
+		if (!r->want) {
+			pthread_cond_wait(&w->cv, &w->mu);
+			continue;
+		}
+		r->want = false;
+		r->busy = true;
+		pthread_mutex_unlock(&w->mu);
+		reader_read(w, a.i);
+		pthread_mutex_lock(&w->mu);
+	}
+	while (r->busy) /* the round may still be fencing through st */
+		pthread_cond_wait(&w->cv, &w->mu);
+	st = r->st;
+	r->st = NULL;
+	pthread_mutex_unlock(&w->mu);
+	store_close(st);
+	watch_unref(w);
+	return NULL;
+}
+
+/*
+ * Under mu: ask every idle reader for a read and wait for the answers of
+ * those asked, at most POOL_PEER_WAIT_MS. Fills got[i] when reader i
+ * finished a read during the round (one asked now, or one still busy from
+ * before that answered meanwhile).
+ */
+static void round_wait(struct pool_watch *w, bool got[2])
+{
+	uint64_t from[2];
+	bool asked[2];
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)(POOL_PEER_WAIT_MS % 1000) * 1000000L;
+	until.tv_sec += POOL_PEER_WAIT_MS / 1000 + until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	for (int i = 0; i < 2; i++) {
+		from[i] = w->rd[i].n_done;
+		asked[i] = !w->rd[i].busy;
+		w->rd[i].want = asked[i];
+	}
+	pthread_cond_broadcast(&w->cv);
+	while (!w->stop && ((asked[0] && w->rd[0].n_done == from[0]) ||
+	                    (asked[1] && w->rd[1].n_done == from[1])))
+		if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT)
+			break;
+	for (int i = 0; i < 2; i++) {
+		got[i] = w->rd[i].n_done != from[i];
+		w->rd[i].want = false; /* not taken yet: dropped */
+	}
+}
+
+/*
+ * One round of the watch thread: read both, fence, post. Returns whether
+ * the next round should come soon (POOL_WATCH_RETRY_MS): a session that was
+ * open was lost (ended by a failover step, a restart), or this server's own
+ * database did not answer (the pool is probably moving).
+ */
+static bool watch_round(struct pool_watch *w)
+{
 	struct watch_seen *s = xcalloc(1, sizeof(*s));
-	bool was_open[2] = {open[0] != NULL, open[1] != NULL}, lost = false;
+	struct store *open[2] = {NULL, NULL};
+	bool got[2], lent[2] = {false, false}, soon = false;
 	struct pool_view v;
 
-	for (int i = 0; i < 2; i++)
-		if (!open[i])
-			open[i] = pool_db_open(dbs[i]->url, s->error[i], sizeof s->error[i]);
-	pool_read(&w->topo, open, &v);
+	memset(&v, 0, sizeof v);
+	pthread_mutex_lock(&w->mu);
+	round_wait(w, got);
+	for (int i = 0; i < 2; i++) {
+		struct watch_reader *r = &w->rd[i];
+
+		if (!got[i]) {
+			snprintf(v.error[i], sizeof v.error[i],
+			         "no answer within %.1f s (cut off by a partition?)",
+			         POOL_PEER_WAIT_MS / 1000.0);
+			continue;
+		}
+		soon = soon || r->lost;
+		str_copy(v.error[i], r->error, sizeof v.error[i]);
+		if (!r->reachable)
+			continue;
+		v.reachable[i] = true;
+		v.row[i] = r->row;
+		r->row.active = NULL; /* moved */
+		open[i] = r->st;
+		r->busy = lent[i] = true; /* st is this round's until it is given back */
+	}
+	pthread_mutex_unlock(&w->mu);
+	pool_view_decide(&v);
 	pool_fence_stale(&w->topo, open, &v, w->by);
 	s->w = w;
 	for (int i = 0; i < 2; i++) {
 		s->reachable[i] = v.reachable[i];
-		if (!v.reachable[i] && open[i]) {
-			str_copy(s->error[i], v.error[i], sizeof s->error[i]);
-			store_close(open[i]); /* opened again next round */
-			open[i] = NULL;
-			lost = lost || was_open[i];
-		}
+		str_copy(s->error[i], v.error[i], sizeof s->error[i]);
 	}
 	s->generation = v.generation;
 	s->use = v.use;
+	soon = soon || !v.reachable[w->db];
 	pool_view_free(&v);
 	pthread_mutex_lock(&w->mu);
+	for (int i = 0; i < 2; i++)
+		if (lent[i])
+			w->rd[i].busy = false;
+	pthread_cond_broadcast(&w->cv);
 	if (!w->stop) {
 		w->refs++; /* held by the post until watch_seen_cb */
 		mailbox_post(w->mb, watch_seen_cb, s);
@@ -300,13 +450,12 @@ static bool watch_round(struct pool_watch *w, struct store *open[2])
 	}
 	pthread_mutex_unlock(&w->mu);
 	free(s);
-	return lost;
+	return soon;
 }
 
 static void *watch_main(void *arg)
 {
 	struct pool_watch *w = arg;
-	struct store *open[2] = {NULL, NULL};
 	struct timespec until;
 
 	pthread_mutex_lock(&w->mu);
@@ -314,7 +463,7 @@ static void *watch_main(void *arg)
 		int wait_ms;
 
 		pthread_mutex_unlock(&w->mu);
-		wait_ms = watch_round(w, open) ? POOL_WATCH_RETRY_MS : POOL_WATCH_MS;
+		wait_ms = watch_round(w) ? POOL_WATCH_RETRY_MS : POOL_WATCH_MS;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
 		until.tv_sec += wait_ms / 1000 + until.tv_nsec / 1000000000L;
@@ -324,34 +473,11 @@ static void *watch_main(void *arg)
 			;
 	}
 	pthread_mutex_unlock(&w->mu);
-	for (int i = 0; i < 2; i++)
-		store_close(open[i]);
 	watch_unref(w);
 	return NULL;
 }
 
-/* Start the watch thread (detached: stopping never waits for a slow connect). */
-static void watch_start(struct pool_member *m, struct mailbox *mb)
-{
-	struct pool_watch *w = xcalloc(1, sizeof(*w));
-	pthread_t th;
-
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
-	w->refs = 2;
-	w->mb = mb;
-	w->topo = m->topo;
-	snprintf(w->by, sizeof w->by, "pchatd %s", m->server);
-	w->m = m;
-	if (pthread_create(&th, NULL, watch_main, w) != 0) {
-		log_error("pool", "cannot start the watch of the pool's databases");
-		free(w);
-		return;
-	}
-	pthread_detach(th);
-	m->watch = w;
-}
-
+/* Stop every thread of the watch (none is waited for) and let go of it. */
 static void watch_stop(struct pool_member *m)
 {
 	struct pool_watch *w = m->watch;
@@ -362,9 +488,62 @@ static void watch_stop(struct pool_member *m)
 	pthread_mutex_lock(&w->mu);
 	w->stop = true;
 	w->m = NULL;
-	pthread_cond_signal(&w->cv);
+	pthread_cond_broadcast(&w->cv); /* the round thread and the readers */
 	pthread_mutex_unlock(&w->mu);
 	watch_unref(w);
+}
+
+/* Start a detached thread running fn(arg); false when it could not. */
+static bool start_detached(void *(*fn)(void *), void *arg)
+{
+	pthread_t th;
+
+	if (pthread_create(&th, NULL, fn, arg) != 0)
+		return false;
+	pthread_detach(th);
+	return true;
+}
+
+/*
+ * Start the watch: the round thread and a reader per database, all
+ * detached (stopping never waits for a slow connect). A thread that cannot
+ * start leaves the member without a watch (logged).
+ */
+static void watch_start(struct pool_member *m, struct mailbox *mb)
+{
+	struct pool_watch *w = xcalloc(1, sizeof(*w));
+
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	w->refs = 1;
+	w->mb = mb;
+	w->topo = m->topo;
+	w->db = m->db;
+	snprintf(w->by, sizeof w->by, "pchatd %s", m->server);
+	w->m = m;
+	m->watch = w;
+	for (int i = 0; i < 2; i++) {
+		struct reader_arg *a = xmalloc(sizeof(*a));
+
+		*a = (struct reader_arg){w, i};
+		pthread_mutex_lock(&w->mu);
+		w->refs++;
+		pthread_mutex_unlock(&w->mu);
+		if (!start_detached(reader_main, a)) {
+			free(a);
+			watch_unref(w);
+			goto out_fail;
+		}
+	}
+	pthread_mutex_lock(&w->mu);
+	w->refs++;
+	pthread_mutex_unlock(&w->mu);
+	if (start_detached(watch_main, w))
+		return;
+	watch_unref(w);
+out_fail:
+	log_error("pool", "cannot start the watch of the pool's databases");
+	watch_stop(m);
 }
 
 struct pool_member *pool_member_start(struct event_base *base, struct mailbox *mb, struct store *st,
@@ -412,4 +591,9 @@ void pool_member_free(struct pool_member *m)
 	watch_stop(m);
 	store_pool_state_free(&m->last);
 	free(m);
+}
+
+bool pool_member_db_reachable(const struct pool_member *m)
+{
+	return m && m->reachable[m->db];
 }

@@ -1,22 +1,29 @@
 /*
  * pool.c — the state logic of a pool shared by pchatd and pchatctl: the
  * database a state designates, the database in use, who is active, and the
- * active-list commands (pool.h).
+ * active-list commands (pool.h); reading the control rows of both
+ * databases at once, a thread each, so that a data center cut off by a
+ * partition (its packets dropped: every connection attempt waits libpq's
+ * whole connect_timeout) costs POOL_PEER_WAIT_MS, not seconds per attempt;
+ * and the fence.
  *
  * Deliberately not here: the heartbeat timer of pchatd (member.c), the
- * topology file (topology.c), and anything that writes (pchatctl decides
- * where to write; this file only computes).
+ * topology file (topology.c), and writing the pool state (pchatctl
+ * decides where to write; the fence is the one write here).
  */
 #include "pool/pool.h"
 
 #include "common/log.h"
 #include "common/str.h"
+#include "common/timeutil.h"
 #include "common/xmalloc.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 const char *pool_db_name(enum pool_db_index i)
 {
@@ -59,48 +66,205 @@ struct store *pool_db_open(const char *url, char *err, size_t errlen)
 	return store_open(&o, err, errlen);
 }
 
-/* Read the row of one database into v (opening it unless already open). */
-static void read_one(const struct topo_db *db, struct store *const *open, struct pool_view *v,
-                     enum pool_db_index i)
+void pool_view_decide(struct pool_view *v)
 {
-	struct store *st;
-	int rc;
-
-	if (open && !open[i]) {
-		snprintf(v->error[i], sizeof v->error[i], "not connected");
-		return; /* the caller tried to open it */
-	}
-	st = open ? open[i] : pool_db_open(db->url, v->error[i], sizeof v->error[i]);
-	if (!st)
-		return;
-	rc = store_pool_get(store_direct(st), &v->row[i]);
-	if (rc == 0)
-		v->reachable[i] = true;
-	else
-		snprintf(v->error[i], sizeof v->error[i], "cannot read the pool state: %s",
-		         store_strerror(rc));
-	if (!open)
-		store_close(st);
-}
-
-void pool_read(const struct topology *t, struct store *const open[2], struct pool_view *v)
-{
-	const struct topo_db *dbs[2] = {&t->primary, &t->backup};
 	int best = -1;
 
-	memset(v, 0, sizeof(*v));
-	for (int i = 0; i < 2; i++) {
-		read_one(dbs[i], open, v, (enum pool_db_index)i);
+	for (int i = 0; i < 2; i++)
 		if (v->reachable[i] && (best < 0 || v->row[i].generation > v->row[best].generation))
 			best = i;
-	}
 	v->any = best >= 0;
 	v->from = best;
 	v->use = POOL_PRIMARY;
+	v->generation = 0;
 	if (best >= 0) {
 		v->generation = v->row[best].generation;
 		v->use = pool_db_for_state(v->row[best].state);
 	}
+}
+
+void pool_read(const struct topology *t, struct pool_view *v)
+{
+	struct store *open[2] = {NULL, NULL};
+
+	pool_open_read(t, -1, POOL_PEER_WAIT_MS, open, v);
+	for (int i = 0; i < 2; i++)
+		store_close(open[i]);
+}
+
+/* --- reading both databases at once ------------------------------------------ */
+
+/*
+ * One database's open and read on a thread of its own, shared with the
+ * caller of pool_open_read under mu of its struct pool_probes. Whoever lets
+ * go last frees: the caller when the thread answered in time, the thread
+ * when the caller stopped waiting (it then closes what it opened).
+ */
+struct pool_probe {
+	char url[CONFIG_PATH_MAX];   /* the database (copied: the topology may go first) */
+	struct store *st;            /* opened (NULL: could not) */
+	struct store_pool_state row; /* its row when read (owned) */
+	bool read;                   /* row holds the row */
+	char error[512];             /* why not */
+	bool done;                   /* the thread finished */
+};
+
+struct pool_probes {
+	pthread_mutex_t mu;      /* guards done and refs */
+	pthread_cond_t cv;       /* signalled when a probe is done */
+	int refs;                /* the caller and each thread still running */
+	struct pool_probe db[2]; /* by enum pool_db_index */
+};
+
+static void probes_unref(struct pool_probes *p)
+{
+	bool last;
+
+	pthread_mutex_lock(&p->mu);
+	last = --p->refs == 0;
+	pthread_mutex_unlock(&p->mu);
+	if (!last)
+		return;
+	for (int i = 0; i < 2; i++) {
+		store_close(p->db[i].st);
+		store_pool_state_free(&p->db[i].row);
+	}
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}
+
+/* Open and read one database (on its thread, or inline when none could start). */
+static void probe_run(struct pool_probe *b)
+{
+	int rc;
+
+	b->st = pool_db_open(b->url, b->error, sizeof b->error);
+	if (!b->st)
+		return;
+	rc = store_pool_get(store_direct(b->st), &b->row);
+	if (rc == 0)
+		b->read = true;
+	else
+		snprintf(b->error, sizeof b->error, "cannot read the pool state: %s",
+		         store_strerror(rc));
+}
+
+/* A probe thread's argument. */
+struct probe_arg {
+	struct pool_probes *p; /* the pair */
+	int i;                 /* which one */
+};
+
+static void *probe_main(void *arg)
+{
+	struct probe_arg a = *(struct probe_arg *)arg;
+	struct pool_probe *b = &a.p->db[a.i];
+
+	free(arg);
+	probe_run(b);
+	pthread_mutex_lock(&a.p->mu);
+	b->done = true;
+	pthread_cond_broadcast(&a.p->cv);
+	pthread_mutex_unlock(&a.p->mu);
+	probes_unref(a.p); /* the last one (caller gone) closes what was opened */
+	return NULL;
+}
+
+/*
+ * The database to wait for without a deadline: prefer when given, else the
+ * one the highest generation read so far designates (-1: nothing read yet).
+ */
+static int awaited(const struct pool_probes *p, int prefer)
+{
+	int best = -1;
+
+	if (prefer >= 0)
+		return prefer;
+	for (int i = 0; i < 2; i++)
+		if (p->db[i].done && p->db[i].read &&
+		    (best < 0 || p->db[i].row.generation > p->db[best].row.generation))
+			best = i;
+	return best < 0 ? -1 : (int)pool_db_for_state(p->db[best].row.state);
+}
+
+/* Wait (under mu) until both answered, or the awaited one did and the other's time is up. */
+static void probes_wait(struct pool_probes *p, int prefer, int other_wait_ms)
+{
+	int64_t until = time_mono_ms() + other_wait_ms;
+
+	while (!(p->db[0].done && p->db[1].done)) {
+		int d = awaited(p, prefer);
+		int64_t now = time_mono_ms();
+		struct timespec ts;
+
+		if (d >= 0 && p->db[d].done && now >= until)
+			break;
+		if (d < 0 || !p->db[d].done) {
+			pthread_cond_wait(&p->cv, &p->mu);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)((until - now) % 1000) * 1000000L;
+		ts.tv_sec += (time_t)((until - now) / 1000) + ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+	}
+}
+
+void pool_open_read(const struct topology *t, int prefer, int other_wait_ms, struct store *open[2],
+                    struct pool_view *v)
+{
+	const struct topo_db *dbs[2] = {&t->primary, &t->backup};
+	struct pool_probes *p = xcalloc(1, sizeof(*p));
+
+	memset(v, 0, sizeof(*v));
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->refs = 1;
+	for (int i = 0; i < 2; i++) {
+		struct probe_arg *a = xmalloc(sizeof(*a));
+		pthread_t th;
+
+		str_copy(p->db[i].url, dbs[i]->url, sizeof p->db[i].url);
+		*a = (struct probe_arg){p, i};
+		p->refs++;
+		if (pthread_create(&th, NULL, probe_main, a) == 0) {
+			pthread_detach(th);
+			continue;
+		}
+		p->refs--; /* no thread: the probe runs here */
+		free(a);
+		probe_run(&p->db[i]);
+		p->db[i].done = true;
+	}
+	pthread_mutex_lock(&p->mu);
+	probes_wait(p, prefer, other_wait_ms);
+	for (int i = 0; i < 2; i++) {
+		struct pool_probe *b = &p->db[i];
+
+		open[i] = NULL;
+		if (!b->done) {
+			if (other_wait_ms > 0)
+				snprintf(v->error[i], sizeof v->error[i],
+				         "no answer within %.1f s (cut off by a partition?)",
+				         other_wait_ms / 1000.0);
+			else
+				str_copy(v->error[i], "not waited for", sizeof v->error[i]);
+			continue; /* its thread closes what it opens */
+		}
+		str_copy(v->error[i], b->error, sizeof v->error[i]);
+		if (b->read) {
+			open[i] = b->st;
+			b->st = NULL;
+			v->row[i] = b->row;
+			b->row.active = NULL; /* moved */
+			v->reachable[i] = true;
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	probes_unref(p);
+	pool_view_decide(v);
 }
 
 /* Whether v shows database i as a stale primary: its own row designates it, a newer one not. */
@@ -125,8 +289,8 @@ int pool_fence_stale(const struct topology *t, struct store *const open[2], stru
 		struct store *st;
 		int rc;
 
-		if (!stale(v, i))
-			continue;
+		if (!stale(v, i) || (open && !open[i]))
+			continue; /* not stale, or read by another connection than the caller's */
 		st = open ? open[i] : pool_db_open(dbs[i]->url, err, sizeof err);
 		rc = st ? store_pool_fence(store_direct(st), v->generation, by) : STORE_EIO;
 		if (!open)

@@ -12,8 +12,10 @@
  *  - in pchatd, a pool member: a heartbeat and a read of the control row
  *    every second as store jobs (never blocking the loop), telling the
  *    server when it becomes active or idle; and a watch of both databases
- *    (a thread of its own) that fences a stale primary and tells the
+ *    (threads of its own) that fences a stale primary and tells the
  *    server when the pool moved to the other database;
+ *  - reading both databases at once without waiting long for the one
+ *    that does not matter (a data center cut off by a partition);
  *  - the fence of a stale primary (pool_fence_stale).
  *
  * Deliberately not here: the file format (topology.h), SQL (store.h),
@@ -67,20 +69,46 @@ struct pool_view {
 struct store *pool_db_open(const char *url, char *err, size_t errlen);
 
 /*
+ * How long a read of both databases waits for the one the pool state does
+ * not designate (pool_open_read): a data center cut off by a partition
+ * drops the packets instead of refusing them, and libpq would wait its
+ * whole connect_timeout (5 s) for each attempt.
+ */
+#define POOL_PEER_WAIT_MS 1000
+
+/*
+ * Open both databases of t at once (a thread each), read their control
+ * rows and decide the database in use (pool_view_decide). The wait: for the
+ * database prefer names (a pool state command's target; -1 for none, then
+ * the one the highest generation read so far designates) as long as its
+ * connection attempt takes; for the other at most other_wait_ms from the
+ * start. A database that did not answer in time is unreachable in v ("no
+ * answer within ...") and its thread finishes alone (it closes what it
+ * opens). The databases read are left open in open[] for the caller to
+ * close (NULL: unreachable). Free v with pool_view_free().
+ */
+void pool_open_read(const struct topology *t, int prefer, int other_wait_ms, struct store *open[2],
+                    struct pool_view *v);
+
+/*
  * Read the control row of both databases and decide the database in use:
  * the one the highest generation designates (the primary when none is
- * reachable). With open NULL each database is opened and closed here;
- * with open given, open[i] is used and left open, and a NULL open[i] is
- * unreachable (the caller tried). Free v with pool_view_free().
+ * reachable). Both are opened at once and closed here (pool_open_read with
+ * no preference and POOL_PEER_WAIT_MS). Free v with pool_view_free().
  */
-void pool_read(const struct topology *t, struct store *const open[2], struct pool_view *v);
+void pool_read(const struct topology *t, struct pool_view *v);
+/* Fill v->any, from, use and generation from its rows read (reachable). */
+void pool_view_decide(struct pool_view *v);
 void pool_view_free(struct pool_view *v);
 
 /*
  * The fence (docs/architecture.md): every database v shows as a stale
  * primary — reachable, its own row designating itself, behind the
  * generation in force which designates the other — is fenced
- * (store_pool_fence, by names who) and v updated. open as for pool_read.
+ * (store_pool_fence, by names who) and v updated. With open NULL each
+ * one to fence is opened here; with open given, through open[i], and a
+ * database whose open[i] is NULL is left alone (v may hold its row read
+ * through another connection, or none).
  * Returns how many were fenced now; failures are logged.
  */
 int pool_fence_stale(const struct topology *t, struct store *const open[2], struct pool_view *v,
@@ -126,18 +154,18 @@ struct pool_member_ops {
 };
 
 #define POOL_WATCH_MS       2000 /* the watch reads both databases this often */
-#define POOL_WATCH_RETRY_MS 200  /* and this soon after losing a session */
+#define POOL_WATCH_RETRY_MS 200  /* and this soon after losing a session or its own database */
 
 /*
  * Start heartbeats and control-row reads on store st (its jobs; st must
  * have mailbox mb on base) for server of topology t (copied) using database
  * db, starting from the row initial (copied; decided at once, so the
  * server's first status is known before it serves). ops->status is called
- * now and on every change. The watch thread starts too (completions through
+ * now and on every change. The watch's threads start too (completions through
  * mb). unconfirmed: the other database could not be read at start and
  * [pool] unconfirmed = fail-closed: idle until the watch reads it. Free
- * with pool_member_free() after store_close(st) (completions still reach
- * the member until then).
+ * with pool_member_free() after store_close(st) and after the completions
+ * it posted to mb ran (mailbox_free runs those still queued).
  */
 struct pool_member *pool_member_start(struct event_base *base, struct mailbox *mb, struct store *st,
                                       const struct topology *t, const char *server,
@@ -150,5 +178,13 @@ void pool_member_stop(struct pool_member *m);
 
 /* Free (NULL is fine). */
 void pool_member_free(struct pool_member *m);
+
+/*
+ * Whether the watch's last round read the database this server uses (true
+ * until a round says otherwise; false for NULL). pchatd restarting onto the
+ * other database uses it to tell store threads stuck connecting to a lost
+ * database from work that must finish.
+ */
+bool pool_member_db_reachable(const struct pool_member *m);
 
 #endif
