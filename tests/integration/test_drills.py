@@ -38,6 +38,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -119,7 +120,7 @@ class DataCenters:
             os.chmod(p, 0o644)
             if ROOT:
                 shutil.chown(p, "postgres", "postgres")
-        self.copier = None
+        self.copiers = []
         self.standby = False
 
     def ctl(self, *args, timeout=180):
@@ -136,14 +137,18 @@ class DataCenters:
         self.standby = True
 
     def start_copier(self):
-        self.copier = subprocess.Popen(as_pg([PCHATCTL, "-c", self.config, "logship", "copy",
+        self.copiers.append(subprocess.Popen(as_pg([PCHATCTL, "-c", self.config, "logship", "copy",
                                               "--watch", "--interval", "1"]),
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                       start_new_session=True))
 
     def stop(self):
-        if self.copier and self.copier.poll() is None:
-            self.copier.kill()
-            self.copier.wait()
+        for copier in self.copiers:
+            try:  # runuser and the pchatctl under it: the whole group
+                os.killpg(copier.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            copier.wait()
         for data in (self.backup_data, os.path.join(self.bm_parent, "data")):
             if os.path.exists(os.path.join(data, "postmaster.pid")):
                 subprocess.run(as_pg([PGBIN + "/pg_ctl", "-D", data, "-m", "immediate", "-w",
