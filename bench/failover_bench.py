@@ -187,11 +187,13 @@ class Sender(threading.Thread):
     acknowledged by its echo (pchatd echoes after the commit). acked[seq] =
     (send time, ack time, msgid), wall clock."""
 
-    def __init__(self, port, rate):
+    def __init__(self, port, rate, prefix="rpo"):
         super().__init__(daemon=True)
+        self.prefix = prefix
         self.c = Irc(port, timeout=60)
-        if not self.c.register("rposend", ("echo-message", "message-tags", "server-time")):
-            raise RuntimeError("the sender could not register on a1")
+        if not self.c.register(prefix + "send", ("echo-message", "message-tags",
+                                                 "server-time")):
+            raise RuntimeError("the sender could not register on port %d" % port)
         self.c.send("JOIN #rpo")
         self.rate = rate
         self.sent = {}
@@ -203,7 +205,8 @@ class Sender(threading.Thread):
         self.sending = False
 
     def read(self):
-        pat = re.compile(r"^(?:@(\S+) )?:rposend!\S* PRIVMSG #rpo :rpo-(\d+) ")
+        pat = re.compile(r"^(?:@(\S+) )?:%ssend!\S* PRIVMSG #rpo :%s-(\d+) " %
+                         (self.prefix, self.prefix))
         try:
             for line in self.c.lines():
                 m = pat.match(line)
@@ -230,7 +233,7 @@ class Sender(threading.Thread):
                 due = int((time.monotonic() - start) * self.rate)
                 while seq < due and not self.stop:
                     self.sent[seq] = time.time()
-                    self.c.send("PRIVMSG #rpo :rpo-%d %s" % (seq, pad))
+                    self.c.send("PRIVMSG #rpo :%s-%d %s" % (self.prefix, seq, pad))
                     seq += 1
                 time.sleep(0.005)
         except OSError:
@@ -303,7 +306,8 @@ class Bench:
         self.topology = self.ctl_dir + "/topology.ini"
         lines = ["[pool]", "name = bench", "", "[server a1]", "datacenter = dc-a", "",
                  "[server b1]", "datacenter = dc-b", "", "[database primary]",
-                 "datacenter = dc-a", "url = " + self.primary, "", "[database backup]",
+                 "datacenter = dc-a", "url = " + self.primary,
+                 "data_dir = " + self.primary_dir + "/data", "", "[database backup]",
                  "datacenter = dc-b", "url = " + self.backup, "data_dir = " + self.backup_data,
                  "mirror = " + bm, "mirror_data_dir = " + bm_parent + "/data", "",
                  "[logship]", "share = " + self.share, "copy_destination = " + self.dest,
@@ -620,6 +624,48 @@ class Bench:
         self.res["rpo"] = out
         say("RPO: %s" % json.dumps(out))
 
+    # ---- failback -----------------------------------------------------------
+
+    def failback(self):
+        """Data center A comes back (its old primary restarted, the partition
+        lifted): `pchatctl failback` while a guest on b1 keeps sending; every
+        acknowledged message must be in A afterwards (RPO zero)."""
+        if self.nft:
+            run(["nft", "delete", "table", "inet", self.nft], check=False)
+            self.nft = None
+        run([self.a.pgtmp, "restart", self.primary_dir])
+        time.sleep(3)  # fenced by the first process that sees both databases
+        sender = Sender(self.b1_port, self.a.rate, prefix="fb")
+        sender.start()
+        time.sleep(2)
+        t0 = time.time()
+        p = run([self.ctl, "-c", self.config, "--json", "failback"], pg=True, check=False)
+        total = time.time() - t0
+        time.sleep(2)
+        sender.stop = True
+        report = json.loads(p.stdout) if p.stdout.strip() else {}
+        if p.returncode != 0:
+            say("pchatctl failback failed (exit %d):\n%s" % (p.returncode, p.stderr[-3000:]))
+            for log in (self.backup_data + "/log", self.primary_dir + "/data/log"):
+                if os.path.exists(log):
+                    with open(log, errors="replace") as f:
+                        say("%s (tail):\n%s" % (log, "".join(f.readlines()[-25:])))
+        q = psql(self.primary, "SELECT split_part(text, ' ', 1) FROM messages WHERE text "
+                               "LIKE 'fb-%'", check=False)
+        present = set(q.split()) if isinstance(q, str) else set()
+        acked = ["fb-%d" % s for s in sender.acked]
+        steps = {s["name"]: s for s in report.get("steps", [])}
+        summary = report.get("summary", {})
+        acks = sorted(a[1] for a in sender.acked.values())
+        self.res["failback"] = {
+            "exit": p.returncode, "total_s": total, "acked": len(acked),
+            "missing_acked": len([a for a in acked if a not in present]),
+            "steps": {n: {"status": s["status"], "ms": s["ms"]} for n, s in steps.items()},
+            "summary": summary,
+            "last_ack_s_after_command": (acks[-1] - t0) if acks else None,
+            "stderr": p.stderr[-2000:] if p.returncode else ""}
+        say("failback: %s" % json.dumps(self.res["failback"]))
+
     def show_logs(self):
         """The tail of every log of this run, on stderr (the directory goes on exit)."""
         for name in sorted(os.listdir(self.tmp)):
@@ -640,6 +686,8 @@ class Bench:
             self.kill_a()
             self.failover()
             self.rpo()
+            if not self.a.no_failback:
+                self.failback()
         except Exception:
             self.show_logs()
             raise
@@ -664,6 +712,8 @@ def main():
     ap.add_argument("--apply-mb", type=int, default=64)
     ap.add_argument("--mech", default="SCRAM-SHA-256")
     ap.add_argument("--segsize", type=int, default=1, help="WAL segment size, MB")
+    ap.add_argument("--no-failback", action="store_true",
+                    help="stop after the failover (no failback phase)")
     ap.add_argument("--partition", action="store_true",
                     help="after the kill, drop TCP to A (nftables) instead of refusing")
     Bench(ap.parse_args()).main()

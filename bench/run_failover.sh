@@ -162,6 +162,9 @@ login = fo.get("login", {})
 state = fo.get("state", {})
 rpo = r.get("rpo", {})
 ap = r.get("apply", {})
+fb = r.get("failback", {})
+fbsum = fb.get("summary", {})
+fbsteps = fb.get("steps", {})
 n = r.get("clients", 0)
 
 def f(v, spec="{:.2f}", unit=" s"):
@@ -220,6 +223,23 @@ rows += [
      "0", ""),
     ("  report's recovery point → kill (last applied %s, archived %s)" %
      (rpo.get("last_applied") or "n/a", rpo.get("recovery_point") or "n/a"), f(rpo.get("recovery_point_s_before_kill")), "", ""),
+    ("**failback RPO**: acknowledged messages (sent through b1 during `pchatctl failback`) "
+     "not in A afterwards", f(fb.get("missing_acked"), "{:,}", ""), "0",
+     "n/a" if not isinstance(fb.get("missing_acked"), int) else
+     ("held" if fb.get("missing_acked") == 0 and fb.get("acked") else "missed")),
+    ("  acknowledged through b1 / frozen backup's newest id = promoted primary's",
+     "%s / %s" % (f(fb.get("acked"), "{:,}", ""),
+                  "n/a" if "freeze.max_id" not in fbsum else
+                  ("yes (%s)" % fbsum["freeze.max_id"]
+                   if fbsum.get("freeze.max_id") == fbsum.get("recover.max_id") else "NO")),
+     "", ""),
+    ("  `pchatctl failback` total (exit %s)" % fb.get("exit", "n/a"), f(fb.get("total_s")),
+     "", ""),
+] + [("  step %s" % name, f(fbsteps[name]["ms"] / 1000 if name in fbsteps else None) +
+      ("" if fbsteps.get(name, {}).get("status") in (None, "done") else
+       " (%s)" % fbsteps[name]["status"]), "", "")
+     for name in ["reseed", "freeze", "recover", "logship", "state", "active", "secondary",
+                  "mirror-primary", "mirror-backup"]] + [
     ("**log apply rate** on the backup (`logship restore --all`)",
      f(ap.get("mib_per_s"), "{:.1f}", " MiB/s"), "", ""),
     ("  WAL replayed / restore --all / copy --all",

@@ -142,6 +142,10 @@ static int rs_rewind(struct rs *s)
 		rc = ha_auto_conf(s->o->data_dir, keys, text, s->err, s->errlen);
 		args[4] = "--restore-target-wal";
 	}
+	/* a source promoted moments ago has its new timeline in pg_control only after a
+	 * checkpoint: pg_rewind reads it there */
+	if (rc == HA_OK)
+		rc = ha_exec(s->src, "CHECKPOINT", "CHECKPOINT", s->err, s->errlen);
 	if (rc != HA_OK)
 		return rc;
 	ha_conn_kv(s->src, kv, sizeof kv);
@@ -236,11 +240,26 @@ static int wait_true(PGconn *c, const char *sql, int n, const char *const *param
 	}
 }
 
-/* Streaming: the source sees it streaming. */
+/*
+ * Connect to a standby that may still be reaching a consistent state (it
+ * refuses connections until then), retrying for wait_ms. NULL with err set.
+ */
+static PGconn *connect_standby(const char *url, int wait_ms, char *err, size_t errlen)
+{
+	int64_t until = time_mono_ms() + (wait_ms > 0 ? wait_ms : HA_WAIT_SYNC_MS);
+	PGconn *t;
+
+	while (!(t = ha_connect(url, err, errlen)) && time_mono_ms() < until)
+		usleep(200 * 1000);
+	return t;
+}
+
+/* Streaming: the source sees it streaming, and it takes connections (consistent). */
 static int rs_wait_stream(struct rs *s)
 {
 	static const char *const app[] = {HA_RESEED_APP};
 	char lag[32];
+	PGconn *t;
 	int rc;
 
 	rc = wait_true(s->src,
@@ -255,6 +274,9 @@ static int rs_wait_stream(struct rs *s)
 	if (rc == HA_OK) {
 		json_object_set_new(s->res, "lag_bytes", json_integer(atoll(lag)));
 		ha_say(s->log, "streaming from the source, %s bytes behind", lag);
+		t = connect_standby(s->o->url, s->o->wait_ms, s->err, s->errlen);
+		rc = t ? HA_OK : HA_ETIMEOUT;
+		PQfinish(t);
 	}
 	return rc;
 }
@@ -425,7 +447,7 @@ int ha_freeze(const char *url, const char *standby_url, bool thawing, int wait_m
 		             "no re-seeded standby (%s) streams from %s: freezing would only stop "
 		             "the service (pchatctl db reseed first)",
 		             HA_RESEED_APP, url);
-	if (rc == HA_OK && !(t = ha_connect(standby_url, err, errlen)))
+	if (rc == HA_OK && !(t = connect_standby(standby_url, wait_ms, err, errlen)))
 		rc = HA_EDB;
 	if (rc == HA_OK)
 		rc = ha_exec(c, "ALTER SYSTEM",
