@@ -209,6 +209,9 @@ static int rs_configure(struct rs *s)
 		ha_conn_kv(s->src, kv, sizeof kv);
 		str_appendf(text, sizeof text, &len,
 		            "primary_conninfo = '%s application_name=%s'\n", kv, HA_RESEED_APP);
+		if (s->o->rewind_restore) /* what the source recycled since the fork */
+			str_appendf(text, sizeof text, &len, "restore_command = '%s'\n",
+			            s->o->rewind_restore);
 	}
 	if (s->o->conf)
 		str_appendf(text, sizeof text, &len, "%s", s->o->conf);
@@ -254,29 +257,48 @@ static PGconn *connect_standby(const char *url, int wait_ms, char *err, size_t e
 	return t;
 }
 
-/* Streaming: the source sees it streaming, and it takes connections (consistent). */
+/*
+ * Streaming: the source sees it streaming, and it takes connections
+ * (consistent). WAL the source has recycled since the fork comes from the
+ * archive (its restore_command), so copy rounds (tick) run while waiting.
+ */
 static int rs_wait_stream(struct rs *s)
 {
 	static const char *const app[] = {HA_RESEED_APP};
-	char lag[32];
-	PGconn *t;
+	int wait_ms = s->o->wait_ms > 0 ? s->o->wait_ms : HA_WAIT_SYNC_MS;
+	int64_t until = time_mono_ms() + wait_ms;
+	char v[8] = "", lag[32], cerr[256];
+	PGconn *t = NULL;
 	int rc;
 
-	rc = wait_true(s->src,
-	               "SELECT coalesce(bool_or(state = 'streaming'), false) FROM "
-	               "pg_stat_replication WHERE application_name = $1",
-	               1, app, s->o->wait_ms, "the re-seeded standby streaming", s->err, s->errlen);
-	if (rc == HA_OK)
-		rc = ha_value(s->src, "lag",
-		              "SELECT coalesce(max(pg_current_wal_lsn() - replay_lsn), 0)::bigint "
-		              "FROM pg_stat_replication WHERE application_name = $1",
-		              1, app, lag, sizeof lag, s->err, s->errlen);
+	while (!t) {
+		if (time_mono_ms() > until)
+			return ha_fail(
+			    s->err, s->errlen, HA_ETIMEOUT,
+			    "%s is not streaming from the source and consistent within %d s "
+			    "(its log: %s/log)",
+			    s->o->url, wait_ms / 1000, s->o->data_dir);
+		if (s->o->tick)
+			s->o->tick(s->o->tick_arg);
+		rc = ha_value(s->src, "pg_stat_replication",
+		              "SELECT coalesce(bool_or(state = 'streaming'), false) FROM "
+		              "pg_stat_replication WHERE application_name = $1",
+		              1, app, v, sizeof v, s->err, s->errlen);
+		if (rc != HA_OK)
+			return rc;
+		if (v[0] == 't')
+			t = ha_connect(s->o->url, cerr, sizeof cerr); /* refused until consistent */
+		if (!t)
+			usleep(200 * 1000);
+	}
+	PQfinish(t);
+	rc = ha_value(s->src, "lag",
+	              "SELECT coalesce(max(pg_current_wal_lsn() - replay_lsn), 0)::bigint "
+	              "FROM pg_stat_replication WHERE application_name = $1",
+	              1, app, lag, sizeof lag, s->err, s->errlen);
 	if (rc == HA_OK) {
 		json_object_set_new(s->res, "lag_bytes", json_integer(atoll(lag)));
 		ha_say(s->log, "streaming from the source, %s bytes behind", lag);
-		t = connect_standby(s->o->url, s->o->wait_ms, s->err, s->errlen);
-		rc = t ? HA_OK : HA_ETIMEOUT;
-		PQfinish(t);
 	}
 	return rc;
 }
@@ -386,8 +408,8 @@ int ha_reseed(const struct ha_reseed_opts *o, const struct ha_log *log, json_t *
 		rc = rs_switch(&s);
 	if (rc == HA_OK) {
 		ha_say(log, "starting it as a standby on %s:%d", s.host, s.port);
-		rc = ha_pg_start(o->bindir, o->data_dir, s.host, s.port,
-		                 o->follow == HA_FOLLOW_STREAM, err, errlen);
+		rc = ha_pg_start(o->bindir, o->data_dir, s.host, s.port, false, err,
+		                 errlen); /* consistent only once the WAL came */
 	}
 	if (rc == HA_OK)
 		rc = o->follow == HA_FOLLOW_STREAM ? rs_wait_stream(&s) : rs_wait_logship(&s);
