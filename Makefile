@@ -4,6 +4,7 @@
 #   make run      build and start pchatd on its embedded default
 #   make check    build under ASan/UBSan and run every test + format check
 #   make bench    run the benchmarks and print the figures
+#   make soak     30 min of mixed load on build/pchatd: RSS and fds stay flat (bench/soak.sh)
 #   make deps     install missing Debian packages (apt-get, as root)
 #   make format   reformat the C sources with clang-format
 #   make valgrind the unit and SQLite store tests under valgrind (memcheck)
@@ -18,7 +19,7 @@ DEB_PKGS   := build-essential meson ninja-build pkg-config libevent-dev libssl-d
 C_SOURCES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src tests bench -name '*.[ch]')
 
 .PHONY: all build run check unit integration format-check format deps bench clean fuzz fuzz-regress \
-        valgrind
+        valgrind soak
 
 all: build
 
@@ -72,6 +73,12 @@ bench: build
 	bench/run_compliance.sh $(abspath $(BUILD))
 	bench/run_pool.sh $(abspath $(BUILD))
 	bench/run_failover.sh $(abspath $(BUILD))
+
+# Not part of check: SOAK_MINUTES of mixed load on one pchatd (bench/soak.sh),
+# written to bench/results/SOAK.md and soak.png.
+SOAK_MINUTES ?= 30
+soak: build
+	bench/soak.sh $(abspath $(BUILD)) --minutes $(SOAK_MINUTES)
 
 # valgrind needs a build without the sanitizers; the PostgreSQL suites run
 # through a shell wrapper (tests/pg/run_contract.sh) and are left out.
