@@ -329,7 +329,7 @@ def main():
     ap.add_argument("--until", type=float, required=True, help="stop at this Unix time")
     ap.add_argument("--interval", type=float, default=10.0, help="seconds between rounds")
     ap.add_argument("--stall-every", type=int, default=6, help="rounds; 0 = never")
-    ap.add_argument("--stall-max", type=float, default=120.0)
+    ap.add_argument("--stall-max", type=float, default=300.0)
     ap.add_argument("--timeout", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=7)
     a = ap.parse_args()

@@ -69,6 +69,7 @@ struct server {
 	struct event *sig_term;                             /* SIGTERM */
 	struct event *sig_int;                              /* SIGINT */
 	struct event *sig_hup;                              /* SIGHUP */
+	struct event *sig_usr1;                             /* SIGUSR1 */
 	bool stopping;                                      /* shutdown under way */
 	bool restart; /* exec again when stopped: the pool moved to the other database */
 	enum pool_db_index moved_to; /* that database (restart) */
@@ -106,6 +107,8 @@ static const char usage_text[] =
     "    SIGTERM, SIGINT  tell clients, flush, close cleanly, exit 0\n"
     "    SIGHUP           reload the configuration file and TLS certificate\n"
     "                     without dropping connections\n"
+    "    SIGUSR1          log one line on memory: RSS, anonymous memory, the\n"
+    "                     database page caches, connections and clients\n"
     "\n"
     "EXIT STATUS\n"
     "    0 clean shutdown, 2 bad configuration or arguments, 3 could not start\n";
@@ -562,6 +565,40 @@ static int start_compliance(struct server *srv)
 	return srv->comp ? 0 : -1;
 }
 
+/* VmRSS and RssAnon of /proc/self/status in KiB (0 when unreadable). */
+static void read_rss(long *rss_kib, long *anon_kib)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+
+	*rss_kib = *anon_kib = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			*rss_kib = atol(line + 6);
+		else if (strncmp(line, "RssAnon:", 8) == 0)
+			*anon_kib = atol(line + 8);
+	}
+	fclose(f);
+}
+
+/* SIGUSR1: where the memory is, for the operator (and bench/soak.sh). */
+static void on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	long rss, anon;
+
+	(void)sig;
+	(void)what;
+	read_rss(&rss, &anon);
+	log_info("pchatd",
+	         "memory: RSS %.1f MiB, anonymous %.1f MiB, database page caches %.1f MiB; "
+	         "%zu connections, %d clients",
+	         rss / 1024.0, anon / 1024.0, store_cache_bytes(srv->store) / 1048576.0,
+	         net_n_conns(srv->net), irc_client_count(srv->irc));
+}
+
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
@@ -647,9 +684,11 @@ static int run(struct server *srv)
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, on_stop, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, on_stop, srv);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, on_hup, srv);
+	srv->sig_usr1 = evsignal_new(srv->base, SIGUSR1, on_usr1, srv);
 	event_add(srv->sig_term, NULL);
 	event_add(srv->sig_int, NULL);
 	event_add(srv->sig_hup, NULL);
+	event_add(srv->sig_usr1, NULL);
 	log_info("pchatd", "pchatd %s ready (data in %s)", PCHAT_VERSION, srv->cfg.data_dir);
 	event_base_dispatch(srv->base);
 	log_info("pchatd", "stopped");
@@ -747,6 +786,8 @@ static bool teardown(struct server *srv)
 		event_free(srv->sig_int);
 	if (srv->sig_hup)
 		event_free(srv->sig_hup);
+	if (srv->sig_usr1)
+		event_free(srv->sig_usr1);
 	if (!close_stores(srv))
 		return false;
 	store_pool_state_free(&srv->pool_row);

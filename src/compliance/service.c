@@ -15,8 +15,10 @@
 #include "common/log.h"
 #include "common/str.h"
 #include "common/xmalloc.h"
+#include "store/store.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +85,7 @@ static int run_once(struct comp_service *s)
 	o.stopping_arg = s;
 	memset(&r, 0, sizeof(r));
 	rc = comp_run(s->c, &o, &r);
+	store_conn_note_cache(s->c);
 	if (rc != 0 && strcmp(r.error, s->last_error) != 0) {
 		log_error("compliance", "export failed: %s (events stay queued; retrying)",
 		          r.error);
@@ -91,9 +94,16 @@ static int run_once(struct comp_service *s)
 		log_info("compliance", "export works again");
 		s->last_error[0] = '\0';
 	}
-	if (r.events > 0)
+	if (r.events > 0) {
 		log_info("compliance", "exported %lld events into %d files (last %s)",
 		         (long long)r.events, r.files, r.last_file);
+		/*
+		 * A claim of up to events_per_file events was held in memory
+		 * (~500 bytes an event and its strings); give what malloc kept
+		 * of it back to the kernel, or the server's RSS keeps the peak.
+		 */
+		malloc_trim(0);
+	}
 	return rc;
 }
 

@@ -327,6 +327,27 @@ static void writer_idle(struct store *st)
 			break;
 }
 
+void store_conn_note_cache(struct store_conn *c)
+{
+	if (c && c->be->cache_bytes)
+		atomic_store_explicit(&c->cache_bytes, c->be->cache_bytes(c), memory_order_relaxed);
+}
+
+size_t store_cache_bytes(struct store *st)
+{
+	size_t n = 0;
+
+	if (st->direct)
+		n += atomic_load_explicit(&st->direct->cache_bytes, memory_order_relaxed);
+	if (st->writer)
+		n += atomic_load_explicit(&st->writer->cache_bytes, memory_order_relaxed);
+	for (int i = 0; i < st->n_slots; i++)
+		if (st->readers[i])
+			n += atomic_load_explicit(&st->readers[i]->cache_bytes,
+			                          memory_order_relaxed);
+	return n;
+}
+
 static void *writer_main(void *arg)
 {
 	struct store *st = arg;
@@ -338,6 +359,7 @@ static void *writer_main(void *arg)
 		run_batch(st, batch);
 		mailbox_post(st->mb, jobs_done, batch);
 		writer_idle(st);
+		store_conn_note_cache(st->writer);
 	}
 	return NULL;
 }
@@ -366,6 +388,7 @@ static void *reader_main(void *arg)
 	pthread_setname_np(pthread_self(), "store-reader");
 	while ((j = queue_take(&st->rq, 1)) != NULL) {
 		run_read(st->be, ra->c, j);
+		store_conn_note_cache(ra->c);
 		mailbox_post(st->mb, jobs_done, j);
 	}
 	free(ra);

@@ -183,6 +183,19 @@ void store_close(struct store *st);
  */
 struct store_conn *store_direct(struct store *st);
 
+/*
+ * Memory held by the caches of the store's connections (SQLite's page
+ * caches; 0 on PostgreSQL), as of each connection's last job: for the
+ * operator's memory report. Any thread.
+ */
+size_t store_cache_bytes(struct store *st);
+/*
+ * Record c's cache use now, for store_cache_bytes(); on the thread that
+ * uses c (the store's threads do it after each job; a user of the direct
+ * connection on another thread calls it after its work).
+ */
+void store_conn_note_cache(struct store_conn *c);
+
 /* --- asynchronous jobs (pchatd) ----------------------------------------- */
 
 /* Runs on a store thread; returns 0 or a store_err. Touches only arg. */

@@ -13,6 +13,7 @@
 
 #include "store/store.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +28,7 @@ enum store_conn_mode {
 struct store_conn {
 	const struct store_backend *be; /* the backend's operations */
 	bool in_job;                    /* running a store job: the store owns transactions */
+	_Atomic size_t cache_bytes;     /* be->cache_bytes after its thread's last job */
 };
 
 /* The generic part of every backend's listener (first member; store_bus.c). */
@@ -58,6 +60,11 @@ struct store_backend {
 	 * transaction; *more when work is left. NULL when the backend has none.
 	 */
 	int (*maintain)(struct store_conn *c, int budget, bool *more);
+	/*
+	 * Bytes of memory the connection's own caches hold now (SQLite's page
+	 * caches); called on the connection's thread. NULL when none.
+	 */
+	size_t (*cache_bytes)(struct store_conn *c);
 	/*
 	 * Bring the schema to STORE_SCHEMA_VERSION in one transaction, or fail
 	 * with STORE_EVERSION (and a message in err) when the database is newer.

@@ -6,12 +6,16 @@
 - SIGHUP reloads the configuration (MOTD) and the TLS certificate without
   dropping connections: an existing client keeps talking, a new TLS client
   sees the new certificate.
+- SIGUSR1 logs one line on memory: RSS, anonymous memory, the database
+  page caches (SQLite's, filled by the messages just written), connections
+  and clients; the server goes on.
 - When the database cannot store a message (its file system is full), the
   sender gets FAIL ... MESSAGE_NOT_STORED, nobody sees the message, and the
   server keeps serving; once space is back, messages flow again.
 """
 import hashlib
 import os
+import re
 import shutil
 import signal
 import ssl
@@ -21,7 +25,7 @@ import time
 
 import pytest
 
-from conftest import Server, requires_sqlite
+from conftest import DB_BACKEND, Server, requires_sqlite
 
 
 def _cert_fingerprint(port):
@@ -45,13 +49,19 @@ def test_first_start_creates_admin_with_private_password_file(make_server):
     c.expect(lambda m: m.command == "313")  # administrators are shown as operators
 
 
-def test_sighup_reloads_motd_and_certificate_without_dropping(make_server, tmp_path):
+def _two_in_a_room(make_server):
+    """A server, a room, and two clients in it (the first with echo-message)."""
     s = make_server(n_users=2, n_rooms=1)
     room = s.add_room()
     a = s.client(caps=("echo-message",))
     b = s.client()
     a.join(room)
     b.join(room)
+    return s, room, a, b
+
+
+def test_sighup_reloads_motd_and_certificate_without_dropping(make_server, tmp_path):
+    s, room, a, b = _two_in_a_room(make_server)
     before = _cert_fingerprint(s.tls_port)
 
     # New MOTD through the configuration file, new certificate files.
@@ -88,6 +98,28 @@ def test_sighup_with_a_broken_file_keeps_the_configuration(make_server):
     assert "no_such_key" in s.log_text()
     assert c.ping()
     assert s.alive()
+
+
+def test_sigusr1_logs_where_the_memory_is(make_server):
+    s, room, a, b = _two_in_a_room(make_server)
+    for i in range(50):
+        a.send("PRIVMSG %s :memory report %d" % (room, i))
+    b.expect(lambda m: m.command == "PRIVMSG" and m.params[-1] == "memory report 49")
+    s.proc.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 5
+    while "memory: RSS" not in s.log_text():
+        assert time.monotonic() < deadline, s.log_text()[-2000:]
+        time.sleep(0.05)
+    line = [l for l in s.log_text().splitlines() if "memory: RSS" in l][-1]
+    m = re.search(r"RSS ([0-9.]+) MiB, anonymous ([0-9.]+) MiB, "
+                  r"database page caches ([0-9.]+) MiB; (\d+) connections, (\d+) clients", line)
+    assert m, line
+    rss, anon, caches = (float(m.group(i)) for i in (1, 2, 3))
+    assert 0 < anon < rss, line
+    if DB_BACKEND == "sqlite":
+        assert 0 < caches < anon, line  # the writer's and readers' page caches
+    assert int(m.group(4)) >= 2 and int(m.group(5)) >= 2, line
+    assert a.ping() and s.alive()
 
 
 @pytest.fixture

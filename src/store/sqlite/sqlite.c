@@ -620,6 +620,7 @@ const struct store_backend store_sqlite_backend = {
     .open_conn = sq_open_conn,
     .close_conn = sq_close_conn,
     .maintain = sq_maintain_all,
+    .cache_bytes = sq_cache_bytes,
     .migrate = sq_migrate,
     .begin = sq_begin,
     .commit = sq_commit,

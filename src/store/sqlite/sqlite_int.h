@@ -234,6 +234,7 @@ int sq_maintain(struct store_conn *c, int budget, bool *more);
  * then moving the compliance outbox (compliance.c).
  */
 int sq_maintain_all(struct store_conn *c, int budget, bool *more);
+size_t sq_cache_bytes(struct store_conn *c); /* page caches of the handles */
 
 /* Compliance queue (compliance.c, comp_claims.c), for the backend table. */
 int sq_cevent_add(struct store_conn *c, struct store_cevent *e);
