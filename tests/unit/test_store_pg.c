@@ -20,6 +20,9 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -157,6 +160,61 @@ static void kill_sessions(const struct tctx *t)
 	         " AND application_name = 'pchat'",
 	         t->db);
 	raw_exec(t->admin, sql);
+}
+
+/* The port of the URL's server (postgresql://USER@HOST:PORT/DB). */
+static int url_port(const char *url)
+{
+	const char *colon = strrchr(url, ':');
+
+	assert_non_null(colon);
+	return atoi(colon + 1);
+}
+
+/*
+ * The store's sessions to the server carry keepalives and a
+ * tcp_user_timeout (a silent partition ends them in tens of seconds, not
+ * the kernel's minutes); a conninfo's own value overrides ours.
+ */
+static void test_sessions_time_out_on_a_silent_network(void **state)
+{
+	struct tctx *t = *state;
+	char err[256] = "", url[300];
+	int port = url_port(t->url), found = 0, seen_120 = 0;
+	struct store *st;
+
+	snprintf(url, sizeof(url), "%s?tcp_user_timeout=120000", t->url);
+	for (int round = 0; round < 2; round++) {
+		st = open_at(round == 0 ? t->url : url, err, sizeof(err));
+		if (!st)
+			fail_msg("%s", err);
+		for (int fd = 3; fd < 1024; fd++) {
+			struct sockaddr_in peer;
+			socklen_t len = sizeof(peer);
+			int on = 0, idle = 0;
+			unsigned int uto = 0;
+			socklen_t ol = sizeof(on), il = sizeof(idle), ul = sizeof(uto);
+
+			if (getpeername(fd, (struct sockaddr *)&peer, &len) != 0 ||
+			    peer.sin_family != AF_INET || ntohs(peer.sin_port) != port)
+				continue;
+			assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, &ol), 0);
+			assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, &il), 0);
+			assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, &ul),
+			                 0);
+			assert_int_equal(on, 1);
+			assert_int_equal(idle, 10);
+			if (round == 0) {
+				assert_int_equal(uto, 30000);
+				found++;
+			} else if (uto == 120000) {
+				seen_120++;
+			}
+		}
+		store_close(st);
+	}
+	assert_true(found >= 1); /* the direct session at least */
+	assert_true(seen_120 >= 1);
 }
 
 static void test_conninfo_and_schema(void **state)
@@ -551,6 +609,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_conninfo_and_schema, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sessions_time_out_on_a_silent_network, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_migrations, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_check_finds_damage, setup, teardown),

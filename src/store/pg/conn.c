@@ -139,13 +139,14 @@ static void drop_session(struct pg_conn *pc)
 }
 
 /*
- * Open a session: connect_timeout and application_name come first so that
- * the conninfo's own values (expand_dbname) override them.
+ * Open a session: connect_timeout, application_name and the TCP settings
+ * come first so that the conninfo's own values (expand_dbname) override them.
  */
 static int connect_session(struct pg_conn *pc, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-	const char *vals[] = {"5", store_client_name(), pc->conninfo, NULL};
+	static const char *const keys[] = {"connect_timeout", "application_name", PG_TCP_KEYS,
+	                                   "dbname", NULL};
+	const char *vals[] = {"5", store_client_name(), PG_TCP_VALS, pc->conninfo, NULL};
 	char msg[256];
 	PGresult *r;
 

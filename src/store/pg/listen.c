@@ -177,11 +177,10 @@ static void bus_notice(void *arg, const char *msg)
  */
 static PGconn *bus_connect(struct pg_listener *l, bool async)
 {
-	static const char *const keys[] = {
-	    "connect_timeout",     "application_name", "keepalives", "keepalives_idle",
-	    "keepalives_interval", "keepalives_count", "dbname",     NULL};
+	static const char *const keys[] = {"connect_timeout", "application_name", PG_TCP_KEYS,
+	                                   "dbname", NULL};
 	char app[80];
-	const char *vals[] = {"5", app, "1", "10", "5", "3", l->conninfo, NULL};
+	const char *vals[] = {"5", app, PG_TCP_VALS, l->conninfo, NULL};
 	PGconn *db;
 
 	snprintf(app, sizeof(app), "%s bus", store_client_name());

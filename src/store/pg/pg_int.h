@@ -52,6 +52,19 @@ struct pg_deferred {
 };
 
 /*
+ * Every session's TCP settings, placed before "dbname" in the keyword
+ * arrays so that a conninfo's own values override them: keepalives find a
+ * peer gone silent after ~25 s of idle (10 + 3 x 5), and tcp_user_timeout
+ * ends a session whose sent data stays unacknowledged for 30 s — a
+ * partition that leaves no reset would otherwise hang a store job for the
+ * kernel's ~15 minutes of retransmissions.
+ */
+#define PG_TCP_KEYS                                                                                \
+	"keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",                \
+	    "tcp_user_timeout"
+#define PG_TCP_VALS "1", "10", "5", "3", "30000"
+
+/*
  * What messages.tsv indexes of a text x (an SQL expression): its runs of
  * letters and digits, so that host names, paths and numbers split into
  * words as SQLite's unicode61 tokenizer splits them (schema.c, history.c).
