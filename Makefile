@@ -18,13 +18,23 @@ DEB_PKGS   := build-essential meson ninja-build pkg-config libevent-dev libssl-d
               clang libclang-rt-14-dev libpq-dev postgresql-15 postgresql-client-15 valgrind
 C_SOURCES   = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src tests bench -name '*.[ch]')
 
-.PHONY: all build run check unit integration format-check format deps bench clean fuzz fuzz-regress \
+.PHONY: all build run check unit integration format-check format deps bench-deps bench clean fuzz fuzz-regress \
         valgrind soak
 
 all: build
 
+# The peers and tools of the benchmarks (make bench, make soak) only.
+BENCH_PKGS := ngircd inspircd gnuplot-nox
+
 deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+	@$(call install_missing,$(DEB_PKGS))
+
+bench-deps:
+	@$(call install_missing,$(BENCH_PKGS))
+
+# install_missing PACKAGES: apt-get install those not installed yet (root only)
+define install_missing
+	missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -32,6 +42,7 @@ deps:
 	  if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install:$$missing" >&2; exit 1; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+endef
 
 $(BUILD)/build.ninja: | deps
 	meson setup $(BUILD) --buildtype=debugoptimized
@@ -68,8 +79,11 @@ format-check: | deps
 format:
 	clang-format -i $(C_SOURCES)
 
-bench: build
-	bench/run.sh $(abspath $(BUILD))
+# The side-by-side run (pchatd, ngIRCd, InspIRCd: bench/results/RESULTS.md
+# and its charts), then pchatd's own figures of each issue.
+bench: build bench-deps
+	bench/compare.sh $(abspath $(BUILD))
+	bench/run.sh $(abspath $(BUILD)) --no-rooms
 	bench/run_compliance.sh $(abspath $(BUILD))
 	bench/run_pool.sh $(abspath $(BUILD))
 	bench/run_failover.sh $(abspath $(BUILD))
@@ -77,7 +91,7 @@ bench: build
 # Not part of check: SOAK_MINUTES of mixed load on one pchatd (bench/soak.sh),
 # written to bench/results/SOAK.md and soak.png.
 SOAK_MINUTES ?= 30
-soak: build
+soak: build bench-deps
 	bench/soak.sh $(abspath $(BUILD)) --minutes $(SOAK_MINUTES)
 
 # valgrind needs a build without the sanitizers; the PostgreSQL suites run
