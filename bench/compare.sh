@@ -3,7 +3,8 @@
 # one after the other in one run, written to bench/results/RESULTS.md with
 # gnuplot charts beside it.
 #
-#   bench/compare.sh BUILD_DIR [--quick] [--no-rooms] [--servers "pchatd ngircd inspircd"]
+#   bench/compare.sh BUILD_DIR [--quick] [--no-rooms] [--json-dir DIR]
+#                    [--servers "pchatd ngircd inspircd"]
 #
 # Scenarios (BUILD_DIR/bench/pchat-loadgen, each on a freshly started server):
 #   a. fan-out: 1,000 clients in 10 rooms of 100, 100-byte bodies, latency
@@ -20,6 +21,7 @@
 #   d. idle: 10,000 idle connections, server RSS growth per connection
 #   e. pchatd alone (not with --quick or --no-rooms): bench/run_rooms.sh,
 #      CHATHISTORY and SEARCH on 1,000,000 stored messages, its table as is
+# --json-dir DIR keeps every scenario's pchat-loadgen JSON (SERVER.NAME.json).
 # RESULTS.md ends with bench/results/other.md, kept by hand: the figures
 # measured by other scripts (reconnect storm, crash test, fuzzing, soak).
 # --quick: two rates (1,000 and 5,000), shorter runs, 2,000 idle connections. ngIRCd registers
@@ -36,18 +38,20 @@ set -euo pipefail
 BUILD=""
 QUICK=0
 ROOMS=1
+JSON_DIR=""
 SERVERS="pchatd ngircd inspircd"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1; shift ;;
 	--servers) SERVERS="$2"; shift 2 ;;
 	--no-rooms) ROOMS=0; shift ;;
-	-h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--json-dir) JSON_DIR="$2"; shift 2 ;;
+	-h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
 	*) BUILD="$1"; shift ;;
 	esac
 done
-[ -n "$BUILD" ] || { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ -n "$BUILD" ] || { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 BUILD="$(cd "$BUILD" && pwd)"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="$HERE/results"
@@ -225,6 +229,7 @@ for PEER in $SERVERS; do
 	stop_server
 done
 ELAPSED=$(($(date +%s) - T0))
+[ -z "$JSON_DIR" ] || { mkdir -p "$JSON_DIR" && cp -a "$TMP/json/." "$JSON_DIR/"; }
 : >"$TMP/rooms.txt"
 if [ "$QUICK" = 0 ] && [ "$ROOMS" = 1 ] && [[ " $SERVERS " == *" pchatd "* ]]; then
 	echo "compare.sh: pchatd history and search (bench/run_rooms.sh) ..." >&2
@@ -295,7 +300,8 @@ md.append(f"- machine: {ncpu} CPUs, {cpu} (server and load generator share them)
 md.append(f"- versions: {vers[0]}; {vers[1]}; {vers[2]}")
 md.append(f"- run: `bench/compare.sh BUILD_DIR{' --quick' if quick == '1' else ''}`, "
           f"{dur} s measured per traffic scenario, {elapsed} s in all")
-md.append("- generator: `pchat-loadgen` (plain NICK/USER, no TLS, no SASL); ngIRCd's "
+md.append("- generator: `pchat-loadgen` (plain NICK/USER and no TLS, but for pchatd's "
+          "second connect run, with SASL SCRAM-SHA-256); ngIRCd's "
           "clients are operators with user mode +F (its throttle off); InspIRCd runs "
           "as `nobody` with flood limits off and echo-message loaded; pchatd with "
           "`flood_rate = 0`.\n")
