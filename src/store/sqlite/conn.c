@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #define SQ_BUSY_TIMEOUT_MS 5000
-#define SQ_MALLOC_TOP_PAD  (512 << 10)
+#define SQ_MALLOC_TOP_PAD  (8 << 20)
 
 static pthread_once_t sq_once = PTHREAD_ONCE_INIT;
 
@@ -40,16 +40,17 @@ static pthread_once_t sq_once = PTHREAD_ONCE_INIT;
  * Process-wide settings, once, before the first connection:
  *  - no memory statistics: they take a global mutex around every SQLite
  *    allocation, on every thread;
- *  - glibc keeps 512 KiB at the top of each heap: every RELEASE of a job's
- *    savepoint frees ~20 KiB (sub-journal, bitvecs) that the next job takes
- *    again, and without a pad glibc could hand it back to the kernel each
- *    time (madvise + TLB shootdown per job). Setting it also fixes the mmap
- *    threshold at 128 KiB (no dynamic raise), so large result arrays are
- *    mapped and unmapped, never held in a heap. The pad is kept by every
- *    arena (one per thread that allocates): with 8 MiB an 8-minute soak
- *    ended at 56 MiB RSS, with 512 KiB at 31 MiB; 2 MiB, 512 KiB and
- *    128 KiB measured the same group-commit rate as 8 MiB (bench_store,
- *    92,000-100,000 inserts/s each).
+ *  - glibc keeps 8 MiB free at the top of each heap instead of handing it
+ *    back to the kernel at once: every RELEASE of a job's savepoint frees
+ *    ~20 KiB (sub-journal, bitvecs) that the next job takes again, and the
+ *    loop frees and takes again ~1-2 MiB of output buffers per flush under
+ *    fan-out. With 512 KiB the loop's heap went up and down with brk at
+ *    every flush (page faults, TLB shootdowns): at 5,000 msgs/s into rooms
+ *    of 100, delivery p99 184 ms instead of 50-56 ms. Setting it also fixes
+ *    the mmap threshold at 128 KiB (no dynamic raise), so large result
+ *    arrays are mapped and unmapped, never held in a heap. What a pad can
+ *    hold is bounded (8 MiB an arena); the compliance thread, the only one
+ *    with large transient peaks, trims after each export (service.c).
  */
 static void sq_global_init(void)
 {
