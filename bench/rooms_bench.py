@@ -27,45 +27,11 @@ import argparse
 import base64
 import json
 import re
-import socket
 import sys
 import time
 
 
-class Closed(Exception):
-    """The server closed the connection."""
-
-
-class Irc:
-    """A minimal line-oriented IRC connection with a deadline on every read."""
-
-    def __init__(self, host, port, timeout):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.timeout = timeout
-        self.buf = b""
-        self.lines = []
-
-    def send(self, *lines):
-        self.sock.sendall("".join(line + "\r\n" for line in lines).encode())
-
-    def line(self):
-        """The next line (str), waiting at most self.timeout."""
-        while not self.lines:
-            data = self.sock.recv(262144)
-            if not data:
-                raise Closed("server closed the connection")
-            self.buf += data
-            parts = self.buf.split(b"\r\n")
-            self.buf = parts.pop()
-            self.lines = [p.decode("utf-8", "replace") for p in reversed(parts) if p]
-        return self.lines.pop()
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+from irclines import Closed, Irc
 
 
 def parse(raw):

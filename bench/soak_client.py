@@ -32,56 +32,11 @@ import base64
 import json
 import random
 import socket
-import ssl
 import sys
 import time
 
 
-class Closed(Exception):
-    """The server closed the connection."""
-
-
-class Irc:
-    """A line-oriented IRC connection with a deadline on every read."""
-
-    def __init__(self, port, timeout, tls=False, rcvbuf=0):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        if rcvbuf:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        s.settimeout(timeout)
-        s.connect(("127.0.0.1", port))
-        if tls:
-            ctx = ssl.create_default_context()
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE  # pchatd's self-signed certificate
-            s = ctx.wrap_socket(s)
-        self.sock = s
-        self.timeout = timeout
-        self.buf = b""
-        self.lines = []
-
-    def raw(self, data):
-        self.sock.sendall(data)
-
-    def send(self, *lines):
-        self.raw("".join(line + "\r\n" for line in lines).encode())
-
-    def line(self):
-        while not self.lines:
-            data = self.sock.recv(262144)
-            if not data:
-                raise Closed("server closed the connection")
-            self.buf += data
-            parts = self.buf.split(b"\r\n")
-            self.buf = parts.pop()
-            self.lines = [p.decode("utf-8", "replace") for p in reversed(parts) if p]
-        return self.lines.pop()
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+from irclines import Closed, Irc
 
 
 def parse(raw):
@@ -176,8 +131,8 @@ WORDS = ("deploy", "review", "lunch", "budget", "kumquat", "release", "outage",
 
 
 def session_history(a, rnd, rng, n):
-    c = Irc(a.port if rnd % 2 == 0 or not a.tls_port else a.tls_port, a.timeout,
-            tls=bool(a.tls_port) and rnd % 2 == 1)
+    tls = bool(a.tls_port) and rnd % 2 == 1
+    c = Irc("127.0.0.1", a.tls_port if tls else a.port, a.timeout, tls=tls)
     try:
         register(c, a.user, HIST_CAPS, (a.user, a.password))
         rooms = ["#%s%d" % (a.room_prefix, i) for i in range(a.rooms)]
@@ -231,7 +186,7 @@ def session_history(a, rnd, rng, n):
 
 
 def session_guest(a, rnd, rng, n):
-    c = Irc(a.port, a.timeout)
+    c = Irc("127.0.0.1", a.port, a.timeout)
     try:
         nick = "sg%d_%d" % (rnd, rng.randrange(1000))
         register(c, nick, ["server-time", "message-tags", "batch"])
@@ -250,7 +205,7 @@ def session_abuse(a, rnd, rng, n):
     def attempt(fn):
         c = None
         try:
-            c = Irc(a.port, a.timeout)
+            c = Irc("127.0.0.1", a.port, a.timeout)
             fn(c)
             n["abuse"] += 1
         except (OSError, Closed, RuntimeError):
@@ -289,7 +244,7 @@ def session_abuse(a, rnd, rng, n):
 def stall_start(a, rnd, n):
     """A guest that joins the busiest room and then never reads."""
     try:
-        c = Irc(a.port, a.timeout, rcvbuf=4096)
+        c = Irc("127.0.0.1", a.port, a.timeout, rcvbuf=4096)
         register(c, "stall%d" % rnd, ["server-time"])
         c.send("JOIN #%s0" % a.room_prefix)
         n["stalled"] += 1
