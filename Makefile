@@ -91,7 +91,8 @@ bench: build bench-deps
 # Not part of check: SOAK_MINUTES of mixed load on one pchatd (bench/soak.sh),
 # written to bench/results/SOAK.md and soak.png.
 SOAK_MINUTES ?= 30
-soak: build bench-deps
+soak: build
+	@$(call install_missing,gnuplot-nox)
 	bench/soak.sh $(abspath $(BUILD)) --minutes $(SOAK_MINUTES)
 
 # valgrind needs a build without the sanitizers; the PostgreSQL suites run
