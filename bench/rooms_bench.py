@@ -30,26 +30,13 @@ import re
 import sys
 import time
 
-
+import irclines
 from irclines import Closed, Irc
 
 
 def parse(raw):
     """(tags-stripped) -> (command, params list)."""
-    rest = raw
-    if rest.startswith("@"):
-        rest = rest.split(" ", 1)[1] if " " in rest else ""
-    if rest.startswith(":"):
-        rest = rest.split(" ", 1)[1] if " " in rest else ""
-    params = []
-    while rest:
-        if rest.startswith(":"):
-            params.append(rest[1:])
-            break
-        p, _, rest = rest.partition(" ")
-        if p:
-            params.append(p)
-    return (params[0].upper() if params else ""), params[1:]
+    return irclines.parse(raw)[2:]
 
 
 def expect(c, pred, what):

@@ -35,30 +35,7 @@ import socket
 import sys
 import time
 
-
-from irclines import Closed, Irc
-
-
-def parse(raw):
-    """-> (tags dict, source nick, command, params)."""
-    tags, src, rest = {}, "", raw
-    if rest.startswith("@"):
-        t, _, rest = rest.partition(" ")
-        for kv in t[1:].split(";"):
-            k, _, v = kv.partition("=")
-            tags[k] = v
-    if rest.startswith(":"):
-        src, _, rest = rest.partition(" ")
-        src = src[1:].partition("!")[0]
-    params = []
-    while rest:
-        if rest.startswith(":"):
-            params.append(rest[1:])
-            break
-        p, _, rest = rest.partition(" ")
-        if p:
-            params.append(p)
-    return tags, src, (params[0].upper() if params else ""), params[1:]
+from irclines import Closed, Irc, parse
 
 
 def until(c, pred, what):
