@@ -4,7 +4,8 @@
 # gnuplot charts beside it.
 #
 #   bench/compare.sh BUILD_DIR [--quick] [--no-rooms] [--json-dir DIR]
-#                    [--servers "pchatd ngircd inspircd"]
+#                    [--servers "pchatd ngircd inspircd"] [--rates "1000 5000"]
+#                    [--fanout-only]
 #
 # Scenarios (BUILD_DIR/bench/pchat-loadgen, each on a freshly started server):
 #   a. fan-out: 1,000 clients in 10 rooms of 100, 100-byte bodies, latency
@@ -21,6 +22,7 @@
 #   d. idle: 10,000 idle connections, server RSS growth per connection
 #   e. pchatd alone (not with --quick or --no-rooms): bench/run_rooms.sh,
 #      CHATHISTORY and SEARCH on 1,000,000 stored messages, its table as is
+# --rates "R1 R2 ..." replaces the fan-out rates; --fanout-only runs (a) alone.
 # --json-dir DIR keeps every scenario's pchat-loadgen JSON (SERVER.NAME.json).
 # RESULTS.md ends with bench/results/other.md, kept by hand: the figures
 # measured by other scripts (reconnect storm, crash test, fuzzing, soak).
@@ -39,6 +41,8 @@ BUILD=""
 QUICK=0
 ROOMS=1
 JSON_DIR=""
+RATES_OPT=""
+FANOUT_ONLY=0
 SERVERS="pchatd ngircd inspircd"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -46,12 +50,14 @@ while [ $# -gt 0 ]; do
 	--servers) SERVERS="$2"; shift 2 ;;
 	--no-rooms) ROOMS=0; shift ;;
 	--json-dir) JSON_DIR="$2"; shift 2 ;;
-	-h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--rates) RATES_OPT="$2"; shift 2 ;;
+	--fanout-only) FANOUT_ONLY=1; ROOMS=0; shift ;;
+	-h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
 	*) BUILD="$1"; shift ;;
 	esac
 done
-[ -n "$BUILD" ] || { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ -n "$BUILD" ] || { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 BUILD="$(cd "$BUILD" && pwd)"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="$HERE/results"
@@ -64,6 +70,7 @@ else
 	RATES="1000 2000 3000 4000 5000 6000 8000 10000 12000 16000 20000 24000 32000"
 	DURATION=6; WARMUP=2; DRAIN=3; IDLE_CLIENTS=10000
 fi
+[ -z "$RATES_OPT" ] || RATES="$RATES_OPT"
 P99_BOUND_MS=50 # the fan-out target's latency bound
 ALWAYS_RATE=5000 # every server runs every rate up to this one
 
@@ -216,6 +223,10 @@ for PEER in $SERVERS; do
 		[ "$rate" -lt "$ALWAYS_RATE" ] || holds "$TMP/json/$PEER.fanout$rate.json" "$rate" ||
 			{ echo "compare.sh: $PEER does not hold $rate msg/s: no higher rate" >&2; break; }
 	done
+	if [ "$FANOUT_ONLY" = 1 ]; then
+		stop_server
+		continue
+	fi
 	run_scenario small --mode throughput --clients 2000 --rooms 400 --size 100 \
 		--window 10 --duration "$DURATION" --warmup "$WARMUP" --drain "$DRAIN" \
 		--setup-timeout 90

@@ -16,7 +16,8 @@
 
 struct lg;
 struct lg_scram;
-struct bufferevent;
+struct event;
+struct evbuffer;
 
 enum lg_cstate {
 	LG_C_IDLE,        /* not started */
@@ -32,26 +33,32 @@ enum lg_cstate {
 };
 
 struct lg_client {
-	struct lg *lg;           /* the run that owns this client */
-	struct bufferevent *bev; /* connection, NULL when closed */
-	int idx;                 /* index in lg->clients */
-	enum lg_cstate state;    /* lifecycle */
-	char nick[40];           /* current nick */
-	size_t nick_len;         /* strlen(nick) */
-	unsigned caps_offered;   /* LG_CAP_* the server listed */
-	unsigned caps_wanted;    /* LG_CAP_* requested */
-	unsigned caps_enabled;   /* LG_CAP_* acknowledged */
-	int cap_pending;         /* CAP REQ lines not yet answered */
-	bool cap_split;          /* REQ retried one cap per line after a NAK */
-	bool sender;             /* whether this client sends */
-	int n_joined;            /* rooms joined (366 seen) */
-	int next_room;           /* which of its rooms gets the next message */
-	int inflight;            /* messages sent and not yet acknowledged */
-	uint64_t seq;            /* next sequence number */
-	int64_t t_connect;       /* ns: connection started */
-	int64_t t_sasl;          /* ns: AUTHENTICATE <mech> sent */
-	int sasl_step;           /* SCRAM: server messages received so far */
-	struct lg_scram *scram;  /* SCRAM exchange in progress, owned, or NULL */
+	struct lg *lg;          /* the run that owns this client */
+	int fd;                 /* the socket, when rd is set */
+	struct event *rd;       /* readable; NULL when closed */
+	struct event *wr;       /* connect done / room for queued output */
+	struct evbuffer *out;   /* output the socket has not taken yet, or NULL */
+	char *carry;            /* the unfinished last line read, or NULL */
+	size_t carry_len;       /* its length */
+	bool broken;            /* a write failed: close at the next safe point */
+	int idx;                /* index in lg->clients */
+	enum lg_cstate state;   /* lifecycle */
+	char nick[40];          /* current nick */
+	size_t nick_len;        /* strlen(nick) */
+	unsigned caps_offered;  /* LG_CAP_* the server listed */
+	unsigned caps_wanted;   /* LG_CAP_* requested */
+	unsigned caps_enabled;  /* LG_CAP_* acknowledged */
+	int cap_pending;        /* CAP REQ lines not yet answered */
+	bool cap_split;         /* REQ retried one cap per line after a NAK */
+	bool sender;            /* whether this client sends */
+	int n_joined;           /* rooms joined (366 seen) */
+	int next_room;          /* which of its rooms gets the next message */
+	int inflight;           /* messages sent and not yet acknowledged */
+	uint64_t seq;           /* next sequence number */
+	int64_t t_connect;      /* ns: connection started */
+	int64_t t_sasl;         /* ns: AUTHENTICATE <mech> sent */
+	int sasl_step;          /* SCRAM: server messages received so far */
+	struct lg_scram *scram; /* SCRAM exchange in progress, owned, or NULL */
 };
 
 /*
