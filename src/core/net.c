@@ -44,6 +44,8 @@
 #define NET_TICK_MS         500         /* period of the timer walk */
 #define NET_COALESCE_CONNS  32          /* a flush to this many conns makes the next one wait */
 #define NET_FLUSH_MS        5000        /* longest flush of a closing connection */
+#define NET_OBUF_SIZE       4096        /* a plain conn's output buffer (from the pool) */
+#define NET_OBUF_POOL       512         /* free output buffers the net keeps */
 #define NET_HANDSHAKE_MS    10000       /* longest TLS handshake */
 #define NET_SHUTDOWN_MS     5000        /* longest net_shutdown() */
 #define NET_ACCEPT_PAUSE_MS 500         /* listeners rest after EMFILE/ENFILE */
@@ -73,6 +75,8 @@ struct net {
 	struct conn *dirty;                               /* plain conns with output to write */
 	bool flush_pending;                               /* the flush event is active or added */
 	bool busy;                                        /* the last flush wrote to many conns */
+	char **pool;                                      /* free NET_OBUF_SIZE output buffers */
+	size_t n_pool;                                    /* how many */
 	struct conn *head;                                /* every live connection */
 	size_t n_conns;                                   /* admitted connections */
 	bool shutting_down;                               /* net_shutdown() was called */
@@ -102,6 +106,8 @@ struct conn {
 	bool rejected;                /* over max_clients: not admitted */
 	bool dirty;                   /* on net->dirty, waiting for the flush */
 	bool backlog;                 /* output left after a flush: libevent writes it */
+	char *out;                    /* plain, no backlog: output of this turn, or NULL */
+	size_t out_len;               /* bytes in out (at most NET_OBUF_SIZE) */
 	struct conn *next_dirty;      /* in net->dirty */
 	char peer[INET6_ADDRSTRLEN];  /* peer address as text */
 };
@@ -125,9 +131,41 @@ static bool state_ok(enum conn_state from, enum conn_state to)
 	return from == CONN_OPEN && to == CONN_CLOSING;
 }
 
+/* A plain conn's bufferevent output is empty but while it has a backlog. */
 static size_t conn_outlen(const struct conn *c)
 {
-	return evbuffer_get_length(bufferevent_get_output(c->bev));
+	size_t len = c->out_len;
+
+	if (c->tls || c->backlog)
+		len += evbuffer_get_length(bufferevent_get_output(c->bev));
+	return len;
+}
+
+/* Give c's output buffer back to the pool (freed when the pool is full). */
+static void conn_out_release(struct conn *c)
+{
+	struct net *n = c->net;
+
+	if (c->out == NULL)
+		return;
+	if (n->n_pool < NET_OBUF_POOL)
+		n->pool[n->n_pool++] = c->out;
+	else
+		free(c->out);
+	c->out = NULL;
+	c->out_len = 0;
+}
+
+/* Append to c's output buffer (one from the pool); the caller checked that it fits. */
+static void conn_out_add(struct conn *c, const char *data, size_t len)
+{
+	struct net *n = c->net;
+
+	if (c->out == NULL) {
+		c->out = n->n_pool ? n->pool[--n->n_pool] : xmalloc(NET_OBUF_SIZE);
+	}
+	memcpy(c->out + c->out_len, data, len);
+	c->out_len += len;
 }
 
 void conn_set_state(struct conn *c, enum conn_state s)
@@ -182,6 +220,7 @@ static void conn_drop(struct conn *c, const char *reason)
 	if (c->state == CONN_CLOSED)
 		return;
 	conn_set_reason(c, reason);
+	conn_out_release(c);
 	evbuffer_drain(bufferevent_get_output(c->bev), conn_outlen(c));
 	conn_set_state(c, CONN_CLOSED);
 }
@@ -230,6 +269,7 @@ static void conn_free(struct conn *c)
 		*pp = c->next_dirty;
 	}
 	conn_drain_socket(c);
+	conn_out_release(c);
 	bufferevent_free(c->bev);
 	free(c->reason);
 	free(c);
@@ -415,15 +455,19 @@ void conn_resume(struct conn *c)
 
 /*
  * Plain connections write directly: output queued during a loop turn is
- * written with one writev at the end of the turn (the flush event), and
- * libevent's write event (two epoll_ctl calls per burst) is used only when
- * the socket could not take everything (a backlog). TLS connections leave
- * the writing to their bufferevent.
+ * copied into one flat buffer per connection (taken from a pool of
+ * NET_OBUF_SIZE buffers and given back after the flush, so an idle
+ * connection holds none) and written with one write(2) at the end of the
+ * turn (the flush event), or at once when the buffer is full. Only what the socket could not take
+ * goes to the bufferevent's output, and libevent's write event (two epoll_ctl calls per burst)
+ * writes that backlog; while it lasts, new output follows it there. A fan-out to a hundred members
+ * thus costs a memcpy per member, not evbuffer chains allocated and freed each turn. TLS
+ * connections leave the writing to their bufferevent.
  *
  * Under fan-out load one message reaches a hundred connections and each
- * writev carries one line: the kernel's send path is most of the CPU. When
+ * write carries one line: the kernel's send path is most of the CPU. When
  * a flush wrote to NET_COALESCE_CONNS connections or more, the next one
- * waits coalesce_us (a timer) so that each writev carries the lines of
+ * waits coalesce_us (a timer) so that each write carries the lines of
  * several messages; a flush below that goes back to the end of the turn, so
  * a quiet server adds no latency.
  */
@@ -448,19 +492,15 @@ static void conn_mark_dirty(struct conn *c)
 	}
 }
 
-/* Write what the socket takes now; leave the rest to libevent. */
-static void conn_flush(struct conn *c)
+/*
+ * Write data with one write(2); what the socket does not take goes to the
+ * bufferevent's output, and libevent writes it (the backlog). A write error
+ * drops the connection.
+ */
+static void conn_send_now(struct conn *c, const char *data, size_t len)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	int n;
+	ssize_t n = write(bufferevent_getfd(c->bev), data, len);
 
-	if (c->state == CONN_CLOSED || evbuffer_get_length(out) == 0)
-		return;
-	/* A socket bufferevent keeps the front of its output frozen; its own
-	 * write callback thaws it the same way. */
-	evbuffer_unfreeze(out, 1);
-	n = evbuffer_write(out, bufferevent_getfd(c->bev));
-	evbuffer_freeze(out, 1);
 	if (n < 0 && errno != EAGAIN && errno != EINTR) {
 		char reason[128];
 
@@ -468,11 +508,56 @@ static void conn_flush(struct conn *c)
 		conn_drop(c, reason);
 		return;
 	}
-	if (evbuffer_get_length(out) > 0) {
-		c->backlog = true;
-		bufferevent_enable(c->bev, EV_WRITE);
-	} else if (c->state == CONN_CLOSING) {
+	if (n < 0)
+		n = 0;
+	if ((size_t)n == len)
+		return;
+	if (evbuffer_add(bufferevent_get_output(c->bev), data + n, len - (size_t)n) != 0) {
+		conn_drop(c, "Write error: out of buffer");
+		return;
+	}
+	c->backlog = true;
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+/* Write the turn's output (c->out) and give its buffer back. */
+static void conn_flush(struct conn *c)
+{
+	if (c->state == CONN_CLOSED)
+		return;
+	if (c->out_len > 0) {
+		size_t len = c->out_len;
+
+		c->out_len = 0;
+		conn_send_now(c, c->out, len);
+	}
+	conn_out_release(c);
+	if (!c->backlog && c->state == CONN_CLOSING)
 		conn_set_state(c, CONN_CLOSED);
+}
+
+/*
+ * Queue output of a plain connection without a backlog. A full buffer is
+ * written at once, mid-turn: under load each write then carries
+ * NET_OBUF_SIZE bytes, and no connection holds more than one buffer.
+ */
+static void conn_queue(struct conn *c, const char *data, size_t len)
+{
+	if (c->out_len + len > NET_OBUF_SIZE && c->out_len > 0) {
+		size_t queued = c->out_len;
+
+		c->out_len = 0;
+		conn_send_now(c, c->out, queued);
+		if (c->state == CONN_CLOSED)
+			return;
+	}
+	if (c->backlog) {
+		if (bufferevent_write(c->bev, data, len) != 0)
+			conn_drop(c, "Write error: out of buffer");
+	} else if (len > NET_OBUF_SIZE) {
+		conn_send_now(c, data, len);
+	} else {
+		conn_out_add(c, data, len);
 	}
 }
 
@@ -506,7 +591,11 @@ void conn_write(struct conn *c, const char *data, size_t len)
 		conn_drop(c, "SendQ exceeded");
 		return;
 	}
-	if (bufferevent_write(c->bev, data, len) != 0) {
+	if (!c->tls && !c->backlog) {
+		conn_queue(c, data, len);
+		if (c->state == CONN_CLOSED)
+			return;
+	} else if (bufferevent_write(c->bev, data, len) != 0) {
 		conn_drop(c, "Write error: out of buffer");
 		return;
 	}
@@ -765,6 +854,7 @@ struct net *net_new(struct event_base *base, const struct net_limits *lim)
 	n->tick = event_new(base, -1, EV_PERSIST, net_tick_cb, n);
 	n->reaper = event_new(base, -1, 0, net_reap_cb, n);
 	n->flush = event_new(base, -1, 0, net_flush_cb, n);
+	n->pool = xcalloc(NET_OBUF_POOL, sizeof(*n->pool));
 	n->resume = evtimer_new(base, net_resume_cb, n);
 	if (n->tick == NULL || n->reaper == NULL || n->resume == NULL || n->flush == NULL) {
 		log_error("net", "cannot create timer events");
@@ -794,6 +884,9 @@ void net_free(struct net *n)
 	event_free(n->reaper);
 	event_free(n->resume);
 	event_free(n->flush);
+	while (n->n_pool > 0)
+		free(n->pool[--n->n_pool]);
+	free(n->pool);
 	SSL_CTX_free(n->ssl_ctx);
 	free(n);
 }

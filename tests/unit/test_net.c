@@ -267,6 +267,26 @@ static bool cli_read(int fd, struct cbuf *b)
 	}
 }
 
+/* Read and count until the server closes (or timeout_ms passes: SIZE_MAX). */
+static size_t cli_drain_count(int fd, int timeout_ms)
+{
+	int64_t until = time_mono_ms() + timeout_ms;
+	char sink[65536];
+	size_t got = 0;
+
+	while (time_mono_ms() < until) {
+		ssize_t n = recv(fd, sink, sizeof(sink), 0);
+
+		if (n > 0)
+			got += (size_t)n;
+		else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			return got;
+		else
+			usleep(1000);
+	}
+	return SIZE_MAX;
+}
+
 static bool cli_has(int fd, struct cbuf *b, const char *s)
 {
 	cli_read(fd, b);
@@ -380,6 +400,7 @@ static void test_sendq_drops_only_that_client(void **state)
 	struct net_limits lim = default_limits;
 	static struct cbuf b;
 	char chunk[4096];
+	size_t written = 0, got;
 	int slow, fast;
 
 	lim.sendq = 32 * 1024;
@@ -390,8 +411,12 @@ static void test_sendq_drops_only_that_client(void **state)
 	WAIT_FOR(n_accepted() == 2, 2000);
 	assert_int_equal(n_accepted(), 2);
 	memset(chunk, 'q', sizeof(chunk));
-	for (int i = 0; i < 64 && tc_at(0)->c; i++)
+	/* Full output buffers are written at once: the kernel's socket buffers
+	 * take megabytes before the sendq (what waits in the server) fills. */
+	for (int i = 0; i < 8192 && tc_at(0)->c && conn_state(tc_at(0)->c) != CONN_CLOSED; i++) {
 		conn_write(tc_at(0)->c, chunk, sizeof(chunk));
+		written += sizeof(chunk);
+	}
 	WAIT_FOR(tc_at(0)->closed, 2000);
 	assert_int_equal(tc_at(0)->closed, 1);
 	assert_string_equal(tc_at(0)->reason, "SendQ exceeded");
@@ -401,11 +426,11 @@ static void test_sendq_drops_only_that_client(void **state)
 	assert_string_equal(b.data, "still here\r\n");
 	assert_int_equal(tc_at(1)->closed, 0);
 	assert_int_equal(net_n_conns(T.net), 1);
-	/* The dropped client's queue was discarded, not flushed. */
-	memset(&b, 0, sizeof(b));
-	WAIT_FOR(cli_read(slow, &b), 2000);
-	assert_true(b.eof);
-	assert_true(b.len < 32 * 1024);
+	/* The dropped client's queue was discarded, not flushed: it gets what
+	 * the kernel had taken, then the end, and not the sendq's worth after. */
+	got = cli_drain_count(slow, 5000);
+	assert_true(got != SIZE_MAX);
+	assert_true(got + 16 * 1024 < written);
 	close(slow);
 	close(fast);
 }
