@@ -19,6 +19,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@
 #define NET_FLUSH_MS        5000        /* longest flush of a closing connection */
 #define NET_OBUF_SIZE       4096        /* a plain conn's output buffer (from the pool) */
 #define NET_OBUF_POOL       512         /* free output buffers the net keeps */
+#define NET_SPLIT_CONNS     128         /* a flush to this many conns is shared with the helper */
 #define NET_HANDSHAKE_MS    10000       /* longest TLS handshake */
 #define NET_SHUTDOWN_MS     5000        /* longest net_shutdown() */
 #define NET_ACCEPT_PAUSE_MS 500         /* listeners rest after EMFILE/ENFILE */
@@ -77,6 +79,9 @@ struct net {
 	bool busy;                                        /* the last flush wrote to many conns */
 	char **pool;                                      /* free NET_OBUF_SIZE output buffers */
 	size_t n_pool;                                    /* how many */
+	struct flush_job *jobs;                           /* the flush's writes */
+	size_t jobs_cap;                                  /* room in jobs */
+	struct net_helper *helper;                        /* writes half of a big flush, or NULL */
 	struct conn *head;                                /* every live connection */
 	size_t n_conns;                                   /* admitted connections */
 	bool shutting_down;                               /* net_shutdown() was called */
@@ -110,6 +115,32 @@ struct conn {
 	size_t out_len;               /* bytes in out (at most NET_OBUF_SIZE) */
 	struct conn *next_dirty;      /* in net->dirty */
 	char peer[INET6_ADDRSTRLEN];  /* peer address as text */
+};
+
+/* One write of a flush: filled in by the loop, done by it or by the helper. */
+struct flush_job {
+	struct conn *c; /* whose output (c->out, c->out_len) */
+	int fd;         /* its socket */
+	ssize_t n;      /* write(2)'s result */
+	int err;        /* its errno when n < 0 */
+};
+
+/*
+ * The flush helper: a thread that does the write(2) calls of half of a
+ * large flush while the loop does the other half, then hands the results
+ * back. It touches nothing but the jobs it is given (the connections'
+ * buffers are not changed meanwhile: the loop waits); libevent and the
+ * connections stay the loop's.
+ */
+struct net_helper {
+	pthread_t thread;     /* the helper */
+	pthread_mutex_t mu;   /* guards the rest */
+	pthread_cond_t go;    /* work given, or stop */
+	pthread_cond_t done;  /* the work is done */
+	struct flush_job *lo; /* first job to write */
+	struct flush_job *hi; /* past the last */
+	bool working;         /* jobs given and not done */
+	bool stop;            /* net_free: end the thread */
 };
 
 static const struct conn_handler null_handler = {0};
@@ -493,18 +524,16 @@ static void conn_mark_dirty(struct conn *c)
 }
 
 /*
- * Write data with one write(2); what the socket does not take goes to the
- * bufferevent's output, and libevent writes it (the backlog). A write error
- * drops the connection.
+ * After a write(2) of data that returned n (errno err): what the socket did
+ * not take goes to the bufferevent's output, and libevent writes it (the
+ * backlog); a write error drops the connection. conn_send_now writes now.
  */
-static void conn_send_now(struct conn *c, const char *data, size_t len)
+static void conn_wrote(struct conn *c, const char *data, size_t len, ssize_t n, int err)
 {
-	ssize_t n = write(bufferevent_getfd(c->bev), data, len);
-
-	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+	if (n < 0 && err != EAGAIN && err != EINTR) {
 		char reason[128];
 
-		snprintf(reason, sizeof(reason), "Write error: %s", strerror(errno));
+		snprintf(reason, sizeof(reason), "Write error: %s", strerror(err));
 		conn_drop(c, reason);
 		return;
 	}
@@ -520,8 +549,15 @@ static void conn_send_now(struct conn *c, const char *data, size_t len)
 	bufferevent_enable(c->bev, EV_WRITE);
 }
 
-/* Write the turn's output (c->out) and give its buffer back. */
-static void conn_flush(struct conn *c)
+static void conn_send_now(struct conn *c, const char *data, size_t len)
+{
+	ssize_t n = write(bufferevent_getfd(c->bev), data, len);
+
+	conn_wrote(c, data, len, n, errno);
+}
+
+/* After the flush wrote c's buffer (job j): the rest, the buffer back, a close. */
+static void conn_flushed(struct conn *c, const struct flush_job *j)
 {
 	if (c->state == CONN_CLOSED)
 		return;
@@ -529,7 +565,7 @@ static void conn_flush(struct conn *c)
 		size_t len = c->out_len;
 
 		c->out_len = 0;
-		conn_send_now(c, c->out, len);
+		conn_wrote(c, c->out, len, j->n, j->err);
 	}
 	conn_out_release(c);
 	if (!c->backlog && c->state == CONN_CLOSING)
@@ -561,11 +597,107 @@ static void conn_queue(struct conn *c, const char *data, size_t len)
 	}
 }
 
+static void jobs_write(struct flush_job *j, struct flush_job *end)
+{
+	for (; j < end; j++) {
+		j->n = j->c->out_len ? write(j->fd, j->c->out, j->c->out_len) : 0;
+		j->err = j->n < 0 ? errno : 0;
+	}
+}
+
+static void *helper_main(void *arg)
+{
+	struct net_helper *h = arg;
+
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		while (!h->working && !h->stop)
+			pthread_cond_wait(&h->go, &h->mu);
+		if (h->stop)
+			break;
+		pthread_mutex_unlock(&h->mu);
+		jobs_write(h->lo, h->hi);
+		pthread_mutex_lock(&h->mu);
+		h->working = false;
+		pthread_cond_signal(&h->done);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+/* The helper thread, started on the first large flush; NULL if it cannot be. */
+static struct net_helper *net_helper(struct net *n)
+{
+	struct net_helper *h;
+
+	if (n->helper)
+		return n->helper;
+	h = xcalloc(1, sizeof(*h));
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->go, NULL);
+	pthread_cond_init(&h->done, NULL);
+	if (pthread_create(&h->thread, NULL, helper_main, h) != 0) {
+		log_warn("net", "cannot start the flush helper thread: flushing alone");
+		pthread_cond_destroy(&h->done);
+		pthread_cond_destroy(&h->go);
+		pthread_mutex_destroy(&h->mu);
+		free(h);
+		return NULL;
+	}
+	pthread_setname_np(h->thread, "net-flush");
+	n->helper = h;
+	return h;
+}
+
+static void net_helper_stop(struct net *n)
+{
+	struct net_helper *h = n->helper;
+
+	if (h == NULL)
+		return;
+	pthread_mutex_lock(&h->mu);
+	h->stop = true;
+	pthread_cond_signal(&h->go);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->thread, NULL);
+	pthread_cond_destroy(&h->done);
+	pthread_cond_destroy(&h->go);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+	n->helper = NULL;
+}
+
+/*
+ * Write jobs [0, cnt): a flush to NET_SPLIT_CONNS connections or more gives
+ * its second half to the helper thread, so that the kernel's send path (most
+ * of a delivery's cost) runs on two cores; the loop waits for it.
+ */
+static void net_write_jobs(struct net *n, size_t cnt)
+{
+	struct net_helper *h = cnt >= NET_SPLIT_CONNS ? net_helper(n) : NULL;
+	size_t half = cnt / 2;
+
+	if (h == NULL) {
+		jobs_write(n->jobs, n->jobs + cnt);
+		return;
+	}
+	pthread_mutex_lock(&h->mu);
+	h->lo = n->jobs + half;
+	h->hi = n->jobs + cnt;
+	h->working = true;
+	pthread_cond_signal(&h->go);
+	pthread_mutex_unlock(&h->mu);
+	jobs_write(n->jobs, n->jobs + half);
+	pthread_mutex_lock(&h->mu);
+	while (h->working)
+		pthread_cond_wait(&h->done, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+}
+
 static void net_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct net *n = arg;
-
-	size_t written = 0;
+	size_t cnt = 0;
 
 	(void)fd;
 	(void)what;
@@ -575,10 +707,16 @@ static void net_flush_cb(evutil_socket_t fd, short what, void *arg)
 
 		n->dirty = c->next_dirty;
 		c->dirty = false;
-		conn_flush(c);
-		written++;
+		if (cnt == n->jobs_cap) {
+			n->jobs_cap = n->jobs_cap ? n->jobs_cap * 2 : 256;
+			n->jobs = xrealloc(n->jobs, n->jobs_cap * sizeof(*n->jobs));
+		}
+		n->jobs[cnt++] = (struct flush_job){c, bufferevent_getfd(c->bev), 0, 0};
 	}
-	n->busy = written >= NET_COALESCE_CONNS;
+	net_write_jobs(n, cnt);
+	for (size_t i = 0; i < cnt; i++)
+		conn_flushed(n->jobs[i].c, &n->jobs[i]);
+	n->busy = cnt >= NET_COALESCE_CONNS;
 }
 
 void conn_write(struct conn *c, const char *data, size_t len)
@@ -884,6 +1022,8 @@ void net_free(struct net *n)
 	event_free(n->reaper);
 	event_free(n->resume);
 	event_free(n->flush);
+	net_helper_stop(n);
+	free(n->jobs);
 	while (n->n_pool > 0)
 		free(n->pool[--n->n_pool]);
 	free(n->pool);

@@ -879,6 +879,61 @@ static void test_tls_server_full_and_handshake_timeout(void **state)
 
 /* --- many connections ------------------------------------------------------------------- */
 
+/*
+ * A fan-out: lines to 300 connections in one turn, more than a 4 KiB output
+ * buffer each. The flush shares its writes with the helper thread (128
+ * connections or more) and buffers fill mid-turn: every client still gets
+ * exactly its lines, in order.
+ */
+static void test_fanout_flush_in_order(void **state)
+{
+	enum { N = 300, LINES = 40 };
+	static int fds[N];
+	static char got[LINES * 200 + 1];
+	char line[200];
+
+	start(&default_limits);
+	net_set_limits(T.net, &(struct net_limits){.max_clients = 1000, .sendq = 1 << 20});
+	for (int i = 0; i < N; i++)
+		fds[i] = cli_connect(T.port);
+	WAIT_FOR(n_accepted() == N, 5000);
+	assert_int_equal(n_accepted(), N);
+	for (int j = 0; j < LINES; j++) {
+		for (int i = 0; i < N; i++) {
+			int len = snprintf(line, sizeof(line), "c%d l%d %0150d\r\n", i, j, 0);
+
+			conn_write(tc_at((size_t)i)->c, line, (size_t)len);
+		}
+	}
+	pump(200);
+	for (int i = 0; i < N; i++) {
+		size_t len = 0, want = 0;
+		int64_t end = time_mono_ms() + 3000;
+		char *p;
+
+		for (int j = 0; j < LINES; j++)
+			want += (size_t)snprintf(line, sizeof(line), "c%d l%d %0150d\r\n", i, j, 0);
+		while (len < want && time_mono_ms() < end) {
+			ssize_t n = recv(fds[i], got + len, sizeof(got) - 1 - len, 0);
+
+			if (n > 0)
+				len += (size_t)n;
+			else
+				pump_once();
+		}
+		assert_int_equal(len, want);
+		got[len] = '\0';
+		p = got;
+		for (int j = 0; j < LINES; j++) {
+			int n = snprintf(line, sizeof(line), "c%d l%d %0150d\r\n", i, j, 0);
+
+			assert_memory_equal(p, line, (size_t)n);
+			p += n;
+		}
+		close(fds[i]);
+	}
+}
+
 static void test_thousand_open_and_drop(void **state)
 {
 	static int fds[1000];
@@ -1068,6 +1123,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_tls_garbage_does_not_disturb, teardown),
 	    cmocka_unit_test_teardown(test_tls_reload, teardown),
 	    cmocka_unit_test_teardown(test_tls_server_full_and_handshake_timeout, teardown),
+	    cmocka_unit_test_teardown(test_fanout_flush_in_order, teardown),
 	    cmocka_unit_test_teardown(test_thousand_open_and_drop, teardown),
 	    cmocka_unit_test_teardown(test_emfile_keeps_listening, teardown),
 	};
