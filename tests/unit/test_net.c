@@ -880,14 +880,14 @@ static void test_tls_server_full_and_handshake_timeout(void **state)
 /* --- many connections ------------------------------------------------------------------- */
 
 /*
- * A fan-out: lines to 300 connections in one turn, more than a 4 KiB output
+ * A fan-out: lines to 300 connections in one turn, more than a 16 KiB output
  * buffer each. The flush shares its writes with the helper thread (128
  * connections or more) and buffers fill mid-turn: every client still gets
  * exactly its lines, in order.
  */
 static void test_fanout_flush_in_order(void **state)
 {
-	enum { N = 300, LINES = 40 };
+	enum { N = 300, LINES = 120 };
 	static int fds[N];
 	static char got[LINES * 200 + 1];
 	char line[200];
