@@ -197,9 +197,8 @@ static void conn_out_add(struct conn *c, const char *data, size_t len)
 {
 	struct net *n = c->net;
 
-	if (c->out == NULL) {
+	if (c->out == NULL)
 		c->out = n->n_pool ? n->pool[--n->n_pool] : xmalloc(NET_OBUF_SIZE);
-	}
 	memcpy(c->out + c->out_len, data, len);
 	c->out_len += len;
 }
@@ -494,11 +493,13 @@ void conn_resume(struct conn *c)
  * copied into one flat buffer per connection (taken from a pool of
  * NET_OBUF_SIZE buffers and given back after the flush, so an idle
  * connection holds none) and written with one write(2) at the end of the
- * turn (the flush event), or at once when the buffer is full. Only what the socket could not take
- * goes to the bufferevent's output, and libevent's write event (two epoll_ctl calls per burst)
- * writes that backlog; while it lasts, new output follows it there. A fan-out to a hundred members
- * thus costs a memcpy per member, not evbuffer chains allocated and freed each turn. TLS
- * connections leave the writing to their bufferevent.
+ * turn (the flush event), or at once when the buffer is full. Only what
+ * the socket could not take goes to the bufferevent's output, and
+ * libevent's write event (two epoll_ctl calls per burst) writes that
+ * backlog; while it lasts, new output follows it there. A fan-out to a
+ * hundred members thus costs a memcpy per member, not evbuffer chains
+ * allocated and freed each turn. TLS connections leave the writing to
+ * their bufferevent.
  *
  * Under fan-out load one message reaches a hundred connections and each
  * write carries one line: the kernel's send path is most of the CPU. When
