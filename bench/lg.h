@@ -19,7 +19,6 @@
 
 struct event_base;
 struct event;
-struct bufferevent;
 
 enum lg_mode {
 	LG_MODE_THROUGHPUT, /* senders keep a window of unacknowledged messages full */
