@@ -29,13 +29,17 @@
 # --quick: two rates (1,000 and 5,000), shorter runs, 2,000 idle connections. ngIRCd registers
 # a client only after seconds of its command penalty, so each of its
 # 1,000-client scenarios spends ~1 minute connecting: with ngIRCd a --quick
-# run takes ~7 minutes, a full one ~15; without it (--servers) ~2 and ~5.
+# run takes ~7 minutes, a full one ~18; without it (--servers) ~2 and ~6.
 # It builds and installs nothing (it says what to apt-get install), does not
 # tune the kernel, and never edits a server's system configuration: every
 # server gets a temporary config on a free 127.0.0.1 port, no TLS. InspIRCd
 # refuses root, so it runs as nobody (setpriv). pchatd persists every
 # message durably; the peers persist nothing.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+usage() { bench_usage "$0"; }
 
 BUILD=""
 QUICK=0
@@ -52,12 +56,12 @@ while [ $# -gt 0 ]; do
 	--json-dir) JSON_DIR="$2"; shift 2 ;;
 	--rates) RATES_OPT="$2"; shift 2 ;;
 	--fanout-only) FANOUT_ONLY=1; ROOMS=0; shift ;;
-	-h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) usage; exit 0 ;;
 	-*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
 	*) BUILD="$1"; shift ;;
 	esac
 done
-[ -n "$BUILD" ] || { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ -n "$BUILD" ] || { usage >&2; exit 2; }
 BUILD="$(cd "$BUILD" && pwd)"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="$HERE/results"
@@ -92,8 +96,6 @@ if [ "$(ulimit -n)" -lt $((IDLE_CLIENTS + 100)) ]; then
 fi
 
 TMP="$(mktemp -d /tmp/pchat-compare.XXXXXX)"
-# shellcheck source=bench/lib.sh
-. "$(dirname "$0")/lib.sh"
 chmod 755 "$TMP" # ngircd and inspircd run as nobody and read their configs
 mkdir -p "$OUT" "$TMP/json"
 PEER=""

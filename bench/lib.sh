@@ -1,12 +1,19 @@
 # bench/lib.sh — shell pieces the benchmark scripts share (sourced, not run).
 #
 # Expects TMP (a temporary directory), PY (a Python 3) and, for
-# write_ngircd_config, PORT. Provides SERVER_PID handling, clean-up on exit,
-# free_port and the ngIRCd configuration used for every comparison; for
-# scripts running several servers (run_pool.sh), stop_pid, wait_port and
-# write_pchatd_config_file.
+# write_ngircd_config, PORT (bench_usage needs neither: scripts source this
+# file first thing). Provides the help text (bench_usage), SERVER_PID
+# handling, clean-up on exit, free_port and the ngIRCd configuration used
+# for every comparison; for scripts running several servers (run_pool.sh),
+# stop_pid, wait_port and write_pchatd_config_file.
 
 SERVER_PID=""
+
+# Print script $1's leading comment block (from line 2 to the first line
+# that is not a comment) without its "# " marks: the script's --help.
+bench_usage() {
+	awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$1"
+}
 
 # Stop process $1 (a child of this shell; empty: nothing): SIGTERM, then
 # SIGKILL after 5 s.

@@ -25,9 +25,11 @@
 # pchatd it then runs bench/run_rooms.sh BUILD_DIR (history, search and
 # login figures of the rooms issue; --quick is passed on) unless --no-rooms.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 usage() {
-	sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
+	bench_usage "$0"
 	echo
 	echo "options:"
 	echo "  --peer P        server to measure: pchatd (default) or ngircd"
@@ -97,8 +99,6 @@ if [ "$(ulimit -n)" -lt $((IDLE_CLIENTS + 100)) ]; then
 fi
 
 TMP="$(mktemp -d /tmp/pchat-bench.XXXXXX)"
-# shellcheck source=bench/lib.sh
-. "$(dirname "$0")/lib.sh"
 chmod 755 "$TMP" # ngircd drops root for nobody and must read its config
 
 

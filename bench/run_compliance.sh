@@ -14,6 +14,8 @@
 # Prints a table; asserts nothing. Starts pchatd on a free 127.0.0.1 port in a
 # temporary directory, removed on exit.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 BUILD=""
 DURATION=8
@@ -26,12 +28,12 @@ while [ $# -gt 0 ]; do
 	--rounds) ROUNDS="$2"; shift 2 ;;
 	--events) EVENTS="$2"; shift 2 ;;
 	--quick) DURATION=3; WARMUP=1; ROUNDS=1; EVENTS=100000; shift ;;
-	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) bench_usage "$0"; exit 0 ;;
 	-*) echo "run_compliance.sh: unknown option $1" >&2; exit 2 ;;
 	*) BUILD="$1"; shift ;;
 	esac
 done
-[ -n "$BUILD" ] || { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ -n "$BUILD" ] || { bench_usage "$0" >&2; exit 2; }
 BUILD="$(cd "$BUILD" && pwd)"
 LOADGEN="$BUILD/bench/pchat-loadgen"
 PY="${PYTHON:-python3}"
@@ -40,8 +42,6 @@ for b in "$LOADGEN" "$BUILD/pchatd" "$BUILD/pchatctl" "$BUILD/bench/bench_compli
 done
 
 TMP="$(mktemp -d /tmp/pchat-bench-comp.XXXXXX)"
-# shellcheck source=bench/lib.sh
-. "$(dirname "$0")/lib.sh"
 bench_traps
 PORT="$(free_port)"
 

@@ -23,9 +23,11 @@
 # Builds nothing. Everything it starts is stopped and its temporary
 # directory removed on exit. Run as root (the clusters run as postgres).
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 usage() {
-	sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+	bench_usage "$0"
 	echo
 	echo "options:"
 	echo "  --quick         200 clients, 10 s of load, 16 MB of WAL (a smoke test)"

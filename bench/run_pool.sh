@@ -21,9 +21,11 @@
 # to FILE). Builds nothing; asserts nothing. Everything it starts (servers,
 # the cluster) is stopped and its temporary directory removed on exit.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 usage() {
-	sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+	bench_usage "$0"
 	echo
 	echo "options:"
 	echo "  --duration SEC  measured seconds per scenario (default 10)"
@@ -65,8 +67,6 @@ fi
 
 TMP="$(mktemp -d /tmp/pchat-bench-pool.XXXXXX)"
 chmod 755 "$TMP" # the cluster runs as postgres under it (pgtmp.sh)
-# shellcheck source=bench/lib.sh
-. "$HERE/lib.sh"
 
 SERVER2_PID=""
 PG_STARTED=0

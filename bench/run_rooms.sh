@@ -19,9 +19,11 @@
 # and the fill rate. Then stops the server and removes the directory.
 # --quick fills 100,000 messages and makes fewer requests.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 usage() {
-	sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+	bench_usage "$0"
 	echo
 	echo "options:"
 	echo "  --quick        100,000 messages, 200 history / 50 search / 5 login requests"
@@ -59,8 +61,6 @@ for b in "$BUILD/pchatd" "$BUILD/pchatctl" "$FILL"; do
 done
 
 TMP="$(mktemp -d /tmp/pchat-rooms.XXXXXX)"
-# shellcheck source=bench/lib.sh
-. "$(dirname "$0")/lib.sh"
 CFG="$TMP/pchatd.conf"
 PASSWORD="bench-password-$$"
 SENDERS="alice,bob,carol,dave,erin,frank,grace,heidi,ivan,judy"

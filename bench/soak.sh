@@ -43,9 +43,11 @@
 # is stopped and the temporary directory removed on exit, also on Ctrl-C
 # or SIGTERM (--logs DIR keeps the logs and raw samples).
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 usage() {
-	sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'
+	bench_usage "$0"
 	echo
 	echo "options:"
 	echo "  --minutes N   minutes of load (default 30; warm-up 2 min, less below 6)"
@@ -102,8 +104,6 @@ WARMUP_S=120
 [ "$MINUTES" -ge 6 ] || WARMUP_S=$((LOAD_S / 3))
 
 TMP="$(mktemp -d /tmp/pchat-soak.XXXXXX)"
-# shellcheck source=bench/lib.sh
-. "$HERE/lib.sh"
 BIN="$TMP/bin"
 CFG="$TMP/pchatd.conf"
 DATA="$TMP/data"
