@@ -428,7 +428,7 @@ static int start_threads(struct store *st, const char *target, const struct stor
 
 	if (n > STORE_MAX_READERS)
 		n = STORE_MAX_READERS;
-	rc = st->be->open_conn(target, STORE_CONN_WRITE, false, &st->writer, err, errlen);
+	rc = st->be->open_conn(target, STORE_CONN_GROUP, false, &st->writer, err, errlen);
 	if (rc)
 		return rc;
 	st->n_slots = n;

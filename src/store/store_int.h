@@ -20,7 +20,8 @@
 
 /* What a connection is for. */
 enum store_conn_mode {
-	STORE_CONN_WRITE, /* read-write: the writer thread, store_direct() */
+	STORE_CONN_WRITE, /* read-write: store_direct() */
+	STORE_CONN_GROUP, /* read-write, the writer thread's (group commits, long-lived) */
 	STORE_CONN_READ,  /* read-only: reader threads */
 };
 

@@ -178,17 +178,21 @@ int sq_prepare_file(const char *path, bool create, char *err, size_t errlen)
  * Per-connection settings; journal_mode is set by writers only.
  * temp_store=MEMORY keeps the savepoint sub-journal in memory; a 16 MiB
  * page cache and a checkpoint every 4096 pages (16 MiB of WAL) keep the
- * writer from re-reading and re-syncing the database file too often.
+ * writer from re-reading and re-syncing the database file too often. The
+ * writer thread's connection checkpoints from a thread of its own instead
+ * (ckpt.c), and a WAL that grew behind it is cut back to 64 MiB when it
+ * starts over.
  */
 static int apply_pragmas(struct sq_conn *sc, enum store_conn_mode mode, char *err, size_t errlen)
 {
-	const char *sql = mode == STORE_CONN_WRITE ? "PRAGMA journal_mode=WAL;"
-	                                             "PRAGMA synchronous=FULL;"
-	                                             "PRAGMA foreign_keys=ON;"
-	                                             "PRAGMA temp_store=MEMORY;"
-	                                             "PRAGMA cache_size=-16384;"
-	                                             "PRAGMA wal_autocheckpoint=4096;"
-	                                           : "PRAGMA foreign_keys=ON;";
+	const char *sql = mode != STORE_CONN_READ ? "PRAGMA journal_mode=WAL;"
+	                                            "PRAGMA synchronous=FULL;"
+	                                            "PRAGMA foreign_keys=ON;"
+	                                            "PRAGMA temp_store=MEMORY;"
+	                                            "PRAGMA cache_size=-16384;"
+	                                            "PRAGMA wal_autocheckpoint=4096;"
+	                                            "PRAGMA journal_size_limit=67108864;"
+	                                          : "PRAGMA foreign_keys=ON;";
 	char *msg = NULL;
 
 	sqlite3_extended_result_codes(sc->db, 1);
@@ -248,9 +252,9 @@ int sq_open_conn(const char *target, enum store_conn_mode mode, bool create,
 		rc = STORE_EINVAL;
 		goto out_free;
 	}
-	flags |= mode == STORE_CONN_WRITE ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+	flags |= mode != STORE_CONN_READ ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
 	sc->readonly = mode == STORE_CONN_READ;
-	if (mode == STORE_CONN_WRITE && (rc = sq_prepare_file(sc->path, create, err, errlen)) != 0)
+	if (mode != STORE_CONN_READ && (rc = sq_prepare_file(sc->path, create, err, errlen)) != 0)
 		goto out_free;
 	if (sqlite3_open_v2(sc->path, &sc->db, flags, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "database %s: %s", sc->path,
@@ -259,7 +263,8 @@ int sq_open_conn(const char *target, enum store_conn_mode mode, bool create,
 		goto out_free;
 	}
 	if ((rc = apply_pragmas(sc, mode, err, errlen)) != 0 ||
-	    (rc = check_wal(sc, err, errlen)) != 0)
+	    (rc = check_wal(sc, err, errlen)) != 0 ||
+	    (mode == STORE_CONN_GROUP && (rc = sq_ckpt_start(sc, err, errlen)) != 0))
 		goto out_free;
 	*out = &sc->base;
 	return 0;
@@ -276,6 +281,7 @@ void sq_close_conn(struct store_conn *c)
 
 	if (!sc)
 		return;
+	sq_ckpt_stop(sc);
 	sqc_close(sc);
 	for (int i = 0; i < SQ_N_STMTS; i++)
 		sqlite3_finalize(sc->stmts[i]);

@@ -142,6 +142,7 @@ struct sq_conn {
 	sqlite3 *cdb;                      /* compliance database, opened on first use, or NULL */
 	sqlite3_stmt *cstmts[SQC_N_STMTS]; /* its statements, prepared on first use */
 	char cpath[272];                   /* its file (path with "-compliance.db") */
+	struct sq_ckpt *ckpt;              /* the checkpointer (STORE_CONN_GROUP), or NULL */
 };
 
 /* The sq_conn holding c. */
@@ -186,6 +187,13 @@ char *sq_col_dup(sqlite3_stmt *stmt, int col, bool nullable);
 #define SQ_MSG_COLS                                                                                \
 	"m.id, m.room_id, m.peer, m.seq, m.msgid, m.ts_ms, m.sender, m.kind, m.text, m.tags, "     \
 	"m.redacted"
+
+/*
+ * The checkpointer thread of the writer thread's connection (ckpt.c):
+ * started after its pragmas, stopped before it closes.
+ */
+int sq_ckpt_start(struct sq_conn *sc, char *err, size_t errlen);
+void sq_ckpt_stop(struct sq_conn *sc);
 
 /* Fill a store_msg from a row of SQ_MSG_COLS (sqlite.c). */
 void sq_msg_row(sqlite3_stmt *st, void *item);
