@@ -46,7 +46,7 @@ const char *store_strerror(int err);
 #define STORE_NAME_MAX 64 /* account, category and room names, bytes + NUL */
 
 /* Current schema version written by this binary. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /*
  * The name this process gives its database sessions (PostgreSQL

@@ -1512,6 +1512,86 @@ static void test_history_windows(void **state)
 	assert_int_equal(store_msg_history(t->c, &q, &v, &n), STORE_EINVAL);
 }
 
+/*
+ * Bounds given by messages of another room or conversation (a msgid
+ * reference may name any message): the window is what lies between them
+ * in id order, also across a cleared stretch of the room.
+ */
+static void test_history_foreign_bounds(void **state)
+{
+	struct tctx *t = *state;
+	int64_t a = add_room(t, nm(t, "fa")), b = add_room(t, nm(t, "fb")), ida[9], idb[9], pm;
+	struct store_history_query q = {.room_id = a, .limit = 10};
+	char text[8];
+	int64_t cnt;
+
+	for (int i = 1; i <= 8; i++) {
+		snprintf(text, sizeof(text), "a%d", i);
+		ida[i] = put(t, a, "alice", NULL, text, 1000 * i);
+		snprintf(text, sizeof(text), "b%d", i);
+		idb[i] = put(t, b, "alice", NULL, text, 1000 * i + 500);
+	}
+	pm = put(t, 0, "alice", "bob", "pm", 9000);
+	q.after_id = idb[3];
+	q.before_id = idb[6];
+	expect_history(t, &q, "a4,a5,a6"); /* between b3 and b6 */
+	q.from_newest = true;
+	q.limit = 2;
+	expect_history(t, &q, "a5,a6");
+	q.after_id = 0;
+	q.before_id = idb[1];
+	expect_history(t, &q, "a1"); /* BEFORE a message right after the first */
+	q.before_id = ida[1];
+	expect_history(t, &q, ""); /* BEFORE the first */
+	q.before_id = pm;
+	expect_history(t, &q, "a7,a8"); /* a private message as the bound */
+	q.before_id = 0;
+	q.after_id = idb[8];
+	q.from_newest = false;
+	expect_history(t, &q, ""); /* AFTER everything */
+	q.after_id = ida[1] - 1;
+	q.limit = 3;
+	expect_history(t, &q, "a1,a2,a3");
+	/* a1..a4 cleared: bounds inside the gap */
+	assert_int_equal(store_room_clear(t->c, a, 4500, &cnt), 0);
+	assert_int_equal(cnt, 4);
+	q.after_id = idb[2];
+	q.limit = 10;
+	expect_history(t, &q, "a5,a6,a7,a8");
+	q.after_id = 0;
+	q.before_id = idb[4];
+	q.from_newest = true;
+	expect_history(t, &q, "");
+	q.before_id = ida[3]; /* a cleared message of the room itself */
+	expect_history(t, &q, "");
+	q.before_id = idb[5];
+	expect_history(t, &q, "a5");
+	q.after_id = ida[2];
+	q.before_id = ida[7];
+	expect_history(t, &q, "a5,a6");
+	/* every id as either bound, against the answer worked out here */
+	for (int64_t x = ida[1] > 1 ? ida[1] - 1 : 1; x <= pm + 1; x++) {
+		char want_before[8] = "", want_after[8] = "";
+
+		for (int i = 5; i <= 8; i++) {
+			if (ida[i] < x)
+				snprintf(want_before, sizeof(want_before), "a%d", i);
+			if (ida[i] > x && !want_after[0])
+				snprintf(want_after, sizeof(want_after), "a%d", i);
+		}
+		memset(&q, 0, sizeof(q));
+		q.room_id = a;
+		q.limit = 1;
+		q.before_id = x;
+		q.from_newest = true;
+		expect_history(t, &q, want_before);
+		q.before_id = 0;
+		q.after_id = x;
+		q.from_newest = false;
+		expect_history(t, &q, want_after);
+	}
+}
+
 static void test_history_private_and_redacted(void **state)
 {
 	struct tctx *t = *state;
@@ -2939,6 +3019,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_changes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_changes_trimmed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_history_windows, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_history_foreign_bounds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_history_private_and_redacted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_targets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_search, setup, teardown),

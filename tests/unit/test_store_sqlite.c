@@ -435,7 +435,7 @@ static void test_fts_in_step(void **state)
 	                  "('integrity-check', 1)");
 	/* the history query plans use their indexes (no sort of the room) */
 	assert_int_equal(raw_int(t->path, "SELECT count(*) FROM pragma_index_list('messages') "
-	                                  "WHERE name IN ('messages_room_id', 'messages_room_ts', "
+	                                  "WHERE name IN ('messages_room_seq', 'messages_room_ts', "
 	                                  "'messages_pm_ts', 'messages_pm_b')"),
 	                 4);
 }

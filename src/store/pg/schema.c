@@ -159,6 +159,8 @@ static const struct pg_migration pg_migrations[] = {
     {5, "CREATE TABLE notify_large (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
         " ts_ms bigint NOT NULL, payload text NOT NULL);"
         "CREATE INDEX notify_large_ts ON notify_large (ts_ms);"},
+    /* nothing here: SQLite dropped its (room_id, id) message index */
+    {6, "SELECT 1;"},
 };
 
 #define PG_N_MIGRATIONS ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))

@@ -51,11 +51,107 @@ static enum sq_stmt_id history_stmt(const struct store_history_query *q)
 	return q->from_newest ? SQ_HIST_PM_ID_NEW : SQ_HIST_PM_ID_OLD;
 }
 
+/* Step a statement expected to return at most one row; SQLITE_ROW, SQLITE_DONE or a store_err. */
+static int step_one(struct sq_conn *sc, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return rc;
+	return sq_fail(sc, st, rc, "reading history bounds");
+}
+
+/*
+ * The greatest seq among the room's messages with an id below id (0 when
+ * none). In a room id order is seq order (schema.c, version 6), so a
+ * binary search on messages_room_seq finds it; the index entries carry the
+ * id (the rowid), so a probe reads no table row. lo is 0 or a seq whose
+ * message has a smaller id; every message from seq hi on has id or more.
+ */
+static int seq_below(struct sq_conn *sc, int64_t room, int64_t id, int64_t *out)
+{
+	sqlite3_stmt *last = sq_stmt(sc, SQ_ROOM_LAST_SEQ), *probe = sq_stmt(sc, SQ_SEQ_PROBE);
+	int64_t lo = 0, hi;
+	int rc;
+
+	if (!last || !probe)
+		return STORE_EIO;
+	sqlite3_bind_int64(last, 1, room);
+	if ((rc = step_one(sc, last)) < 0)
+		return rc;
+	hi = rc == SQLITE_ROW ? sqlite3_column_int64(last, 0) + 1 : 1;
+	sqlite3_reset(last);
+	sqlite3_bind_int64(probe, 1, room);
+	while (hi - lo > 1) {
+		int64_t mid = lo + (hi - lo) / 2, s, i;
+
+		sqlite3_bind_int64(probe, 2, mid);
+		if ((rc = step_one(sc, probe)) < 0)
+			return rc;
+		s = rc == SQLITE_ROW ? sqlite3_column_int64(probe, 0) : hi;
+		i = rc == SQLITE_ROW ? sqlite3_column_int64(probe, 1) : id;
+		sqlite3_reset(probe);
+		if (s < hi && i < id)
+			lo = s; /* a message below id at s: the answer is s or later */
+		else
+			hi = mid; /* none in [mid, hi), or the first from mid on is not below id */
+	}
+	*out = lo;
+	return 0;
+}
+
+/*
+ * Turn an exclusive id bound into a seq bound of the room: *at is the seq
+ * of message id when it is one of the room's, else the greatest seq below
+ * it (seq_below); *exact says which. For the messages of the room,
+ * id > bound is then seq > at, and id < bound is seq < at (exact) or
+ * seq < at + 1.
+ */
+static int seq_bound(struct sq_conn *sc, int64_t room, int64_t id, int64_t *at, bool *exact)
+{
+	sqlite3_stmt *st = sq_stmt(sc, SQ_SEQ_OF_ID);
+	int rc;
+
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = step_one(sc, st)) < 0)
+		return rc;
+	*exact = rc == SQLITE_ROW && sqlite3_column_int64(st, 0) == room;
+	*at = *exact ? sqlite3_column_int64(st, 1) : 0;
+	sqlite3_reset(st);
+	return *exact ? 0 : seq_below(sc, room, id, at);
+}
+
+/* Bind ?3/?4: id bounds, or for a room in seq order the seq bounds they mean. */
+static int bind_bounds(struct sq_conn *sc, sqlite3_stmt *st, enum sq_stmt_id id,
+                       const struct store_history_query *q)
+{
+	int64_t lo = q->after_id, hi = q->before_id > 0 ? q->before_id : INT64_MAX;
+	bool exact;
+	int rc;
+
+	if (id == SQ_HIST_ROOM_ID_NEW || id == SQ_HIST_ROOM_ID_OLD) {
+		if (q->after_id > 0 &&
+		    (rc = seq_bound(sc, q->room_id, q->after_id, &lo, &exact)) != 0)
+			return rc;
+		if (q->before_id > 0) {
+			if ((rc = seq_bound(sc, q->room_id, q->before_id, &hi, &exact)) != 0)
+				return rc;
+			hi += !exact;
+		}
+	}
+	sqlite3_bind_int64(st, 3, lo);
+	sqlite3_bind_int64(st, 4, hi);
+	return 0;
+}
+
 int sq_msg_history(struct store_conn *c, const struct store_history_query *q,
                    struct store_msg **out, size_t *n)
 {
 	struct sq_conn *sc = sq_of(c);
-	sqlite3_stmt *st = sq_stmt(sc, history_stmt(q));
+	enum sq_stmt_id id = history_stmt(q);
+	sqlite3_stmt *st = sq_stmt(sc, id);
 	int rc;
 
 	if (!st)
@@ -67,8 +163,8 @@ int sq_msg_history(struct store_conn *c, const struct store_history_query *q,
 		sq_bind_text(st, 1, q->a);
 		sq_bind_text(st, 2, q->b);
 	}
-	sqlite3_bind_int64(st, 3, q->after_id);
-	sqlite3_bind_int64(st, 4, q->before_id > 0 ? q->before_id : INT64_MAX);
+	if ((rc = bind_bounds(sc, st, id, q)) != 0)
+		return rc;
 	sqlite3_bind_int64(st, 5, q->after_ts > 0 ? q->after_ts : INT64_MIN);
 	sqlite3_bind_int64(st, 6, q->before_ts > 0 ? q->before_ts : INT64_MAX);
 	sqlite3_bind_int(st, 7, q->limit);

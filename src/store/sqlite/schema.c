@@ -35,6 +35,13 @@
  * Version 4 (pool): pool_state is the pool's control row (at most one row;
  * none means generation 0, "normal", no active list) and servers the
  * heartbeat rows (docs/architecture.md "Pool, pool state and the fence").
+ *
+ * Version 6: messages_room_id is gone. In a room id order is seq order (a
+ * message takes the room's next seq and the next id in one transaction of
+ * the one writer), so history by id bounds reads messages_room_seq
+ * (history.c turns the id bounds into seq bounds); every insert then
+ * writes one index leaf per room less, which a group commit over many
+ * rooms pays for per room (2,000 clients in 400 rooms of 5: +10%).
  */
 #include "store/sqlite/sqlite_int.h"
 
@@ -193,6 +200,9 @@ const char *const sq_migrations[] = {
 
     /* 4 -> 5: nothing here (PostgreSQL's pool bus got a table for large payloads) */
     "SELECT 1;",
+
+    /* 5 -> 6: (room_id, id) repeats (room_id, seq): one index less for every insert */
+    "DROP INDEX messages_room_id;",
 };
 
 const int sq_n_migrations = (int)(sizeof(sq_migrations) / sizeof(sq_migrations[0]));

@@ -27,6 +27,11 @@
 #define HIST_ROOM(index)                                                                           \
 	"SELECT " SQ_MSG_COLS " FROM messages m INDEXED BY " index                                 \
 	" WHERE m.room_id = ?1" HIST_BOUNDS
+/* A room in seq order: ?3/?4 are seq bounds here (history.c turns the id bounds into them). */
+#define HIST_ROOM_SEQ                                                                              \
+	"SELECT " SQ_MSG_COLS " FROM messages m INDEXED BY messages_room_seq"                      \
+	" WHERE m.room_id = ?1 AND m.seq > ?3 AND m.seq < ?4 AND m.ts_ms > ?5 AND m.ts_ms < ?6"    \
+	" AND m.redacted <> 1 AND (?8 = 0 OR m.kind IN ('PRIVMSG', 'NOTICE', 'TAGMSG')) "
 #define HIST_PM(index)                                                                             \
 	"SELECT " SQ_MSG_COLS " FROM messages m INDEXED BY " index                                 \
 	" WHERE m.pm_a = ?1 AND m.pm_b = ?2" HIST_BOUNDS
@@ -137,8 +142,12 @@ const char *const sq_sql[SQ_N_STMTS] = {
     [SQ_CHANGE_SINCE] = "SELECT id, kind, name, ts_ms FROM changes WHERE id > ?1 "
                         "ORDER BY id LIMIT ?2",
     [SQ_CHANGE_LAST] = "SELECT coalesce(max(id), 0) FROM changes",
-    [SQ_HIST_ROOM_ID_NEW] = HIST_ROOM("messages_room_id") BY_ID_NEW,
-    [SQ_HIST_ROOM_ID_OLD] = HIST_ROOM("messages_room_id") BY_ID_OLD,
+    [SQ_HIST_ROOM_ID_NEW] = HIST_ROOM_SEQ " ORDER BY m.seq DESC LIMIT ?7",
+    [SQ_HIST_ROOM_ID_OLD] = HIST_ROOM_SEQ " ORDER BY m.seq ASC LIMIT ?7",
+    [SQ_SEQ_OF_ID] = "SELECT room_id, seq FROM messages WHERE id = ?1",
+    [SQ_SEQ_PROBE] = "SELECT seq, id FROM messages INDEXED BY messages_room_seq "
+                     "WHERE room_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT 1",
+    [SQ_ROOM_LAST_SEQ] = "SELECT last_seq FROM rooms WHERE id = ?1",
     [SQ_HIST_ROOM_TS_NEW] = HIST_ROOM("messages_room_ts") BY_TS_NEW,
     [SQ_HIST_ROOM_TS_OLD] = HIST_ROOM("messages_room_ts") BY_TS_OLD,
     [SQ_HIST_PM_ID_NEW] = HIST_PM("messages_pm") BY_ID_NEW,

@@ -68,8 +68,11 @@ enum sq_stmt_id {
 	SQ_CHANGE_TRIM,
 	SQ_CHANGE_SINCE,
 	SQ_CHANGE_LAST,
-	SQ_HIST_ROOM_ID_NEW, /* history: room, id order, newest end */
-	SQ_HIST_ROOM_ID_OLD, /* room, id order, oldest end */
+	SQ_HIST_ROOM_ID_NEW, /* history: room, id (= seq) order, newest end */
+	SQ_HIST_ROOM_ID_OLD, /* room, id (= seq) order, oldest end */
+	SQ_SEQ_OF_ID,        /* a message's room and seq by id */
+	SQ_SEQ_PROBE,        /* the first message of a room from a seq on: seq, id */
+	SQ_ROOM_LAST_SEQ,    /* a room's last seq */
 	SQ_HIST_ROOM_TS_NEW, /* room, time order (time bounds), newest end */
 	SQ_HIST_ROOM_TS_OLD, /* room, time order, oldest end */
 	SQ_HIST_PM_ID_NEW,   /* private conversation, id order, newest end */
