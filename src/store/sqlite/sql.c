@@ -92,8 +92,7 @@ const char *const sq_sql[SQ_N_STMTS] = {
                        "presenters = coalesce(?12, presenters) WHERE id = ?1 OR name = ?2",
     [SQ_ROOM_REMOVE] = "DELETE FROM rooms WHERE name = ?1",
     [SQ_ROOM_LIST] = "SELECT " ROOM_COLS " ORDER BY r.name",
-    [SQ_ROOM_BUMP] = "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
-    [SQ_ROOM_UNBUMP] = "UPDATE rooms SET last_seq = last_seq - 1 WHERE id = ?1",
+    [SQ_ROOM_SET_SEQ] = "UPDATE rooms SET last_seq = ?2 WHERE id = ?1",
     [SQ_MSG_INSERT] = "INSERT INTO messages (room_id, pm_a, pm_b, peer, seq, msgid, ts_ms, "
                       "sender, kind, text, tags) "
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",

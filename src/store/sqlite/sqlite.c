@@ -426,10 +426,26 @@ static int sq_room_list(struct store_conn *c, struct store_room **out, size_t *n
 
 /* --- messages ------------------------------------------------------------- */
 
+/*
+ * Set the room's last sequence number (the write lock is held). A SELECT and
+ * an UPDATE cost less than one UPDATE ... RETURNING, which SQLite runs
+ * through a temporary table.
+ */
+static int set_seq(struct sq_conn *sc, int64_t room_id, int64_t seq)
+{
+	sqlite3_stmt *st = sq_stmt(sc, SQ_ROOM_SET_SEQ);
+
+	if (!st)
+		return STORE_EIO;
+	sqlite3_bind_int64(st, 1, room_id);
+	sqlite3_bind_int64(st, 2, seq);
+	return sq_exec_stmt(sc, st, "numbering a message");
+}
+
 /* Take the room's next sequence number (the write lock is held). */
 static int next_seq(struct sq_conn *sc, int64_t room_id, int64_t *seq)
 {
-	sqlite3_stmt *st = sq_stmt(sc, SQ_ROOM_BUMP);
+	sqlite3_stmt *st = sq_stmt(sc, SQ_ROOM_LAST_SEQ);
 	int rc;
 
 	if (!st)
@@ -437,15 +453,14 @@ static int next_seq(struct sq_conn *sc, int64_t room_id, int64_t *seq)
 	sqlite3_bind_int64(st, 1, room_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
-		rc = STORE_ENOTFOUND;
-	} else if (rc != SQLITE_ROW) {
-		return sq_fail(sc, st, rc, "numbering a message");
-	} else {
-		*seq = sqlite3_column_int64(st, 0);
-		rc = 0;
+		sqlite3_reset(st);
+		return STORE_ENOTFOUND;
 	}
+	if (rc != SQLITE_ROW)
+		return sq_fail(sc, st, rc, "numbering a message");
+	*seq = sqlite3_column_int64(st, 0) + 1;
 	sqlite3_reset(st);
-	return rc;
+	return set_seq(sc, room_id, *seq);
 }
 
 /* Bind the columns of SQ_MSG_INSERT after room_id/pm_a/pm_b/peer. */
@@ -489,14 +504,8 @@ static int msg_insert_locked(struct sq_conn *sc, sqlite3_stmt *st, struct store_
 	if (rc == 0) {
 		m->id = sqlite3_last_insert_rowid(sc->db);
 		m->seq = seq;
-	} else if (m->room_id > 0) {
-		sqlite3_stmt *undo = sq_stmt(sc, SQ_ROOM_UNBUMP);
-
-		if (!undo)
-			return STORE_EIO;
-		sqlite3_bind_int64(undo, 1, m->room_id);
-		if (sq_exec_stmt(sc, undo, "renumbering a message") != 0)
-			rc = STORE_EIO;
+	} else if (m->room_id > 0 && set_seq(sc, m->room_id, seq - 1) != 0) {
+		rc = STORE_EIO;
 	}
 	return rc;
 }

@@ -36,8 +36,7 @@ enum sq_stmt_id {
 	SQ_ROOM_UPDATE,
 	SQ_ROOM_REMOVE,
 	SQ_ROOM_LIST,
-	SQ_ROOM_BUMP,
-	SQ_ROOM_UNBUMP,
+	SQ_ROOM_SET_SEQ,
 	SQ_MSG_INSERT,
 	SQ_MSG_LATEST_ROOM,
 	SQ_MSG_LATEST_PM,
@@ -72,7 +71,7 @@ enum sq_stmt_id {
 	SQ_HIST_ROOM_ID_OLD, /* room, id (= seq) order, oldest end */
 	SQ_SEQ_OF_ID,        /* a message's room and seq by id */
 	SQ_SEQ_PROBE,        /* the first message of a room from a seq on: seq, id */
-	SQ_ROOM_LAST_SEQ,    /* a room's last seq */
+	SQ_ROOM_LAST_SEQ,    /* a room's last seq (also numbering a message) */
 	SQ_HIST_ROOM_TS_NEW, /* room, time order (time bounds), newest end */
 	SQ_HIST_ROOM_TS_OLD, /* room, time order, oldest end */
 	SQ_HIST_PM_ID_NEW,   /* private conversation, id order, newest end */
