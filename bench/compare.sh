@@ -5,7 +5,7 @@
 #
 #   bench/compare.sh BUILD_DIR [--quick] [--no-rooms] [--json-dir DIR]
 #                    [--servers "pchatd ngircd inspircd"] [--rates "1000 5000"]
-#                    [--fanout-only]
+#                    [--fanout-only] [--only "fanout small connect idle rooms"]
 #
 # Scenarios (BUILD_DIR/bench/pchat-loadgen, each on a freshly started server):
 #   a. fan-out: 1,000 clients in 10 rooms of 100, 100-byte bodies, latency
@@ -22,7 +22,9 @@
 #   d. idle: 10,000 idle connections, server RSS growth per connection
 #   e. pchatd alone (not with --quick or --no-rooms): bench/run_rooms.sh,
 #      CHATHISTORY and SEARCH on 1,000,000 stored messages, its table as is
-# --rates "R1 R2 ..." replaces the fan-out rates; --fanout-only runs (a) alone.
+# --rates "R1 R2 ..." replaces the fan-out rates; --only "LIST" runs only the
+# scenarios named (fanout = a, small = b, connect = c, idle = d, rooms = e);
+# --fanout-only is --only fanout. Scenarios not run are blank in the tables.
 # --json-dir DIR keeps every scenario's pchat-loadgen JSON (SERVER.NAME.json).
 # RESULTS.md ends with bench/results/other.md, kept by hand: the figures
 # measured by other scripts (reconnect storm, crash test, fuzzing, soak).
@@ -46,7 +48,7 @@ QUICK=0
 ROOMS=1
 JSON_DIR=""
 RATES_OPT=""
-FANOUT_ONLY=0
+ONLY="fanout small connect idle rooms"
 SERVERS="pchatd ngircd inspircd"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -55,13 +57,22 @@ while [ $# -gt 0 ]; do
 	--no-rooms) ROOMS=0; shift ;;
 	--json-dir) JSON_DIR="$2"; shift 2 ;;
 	--rates) RATES_OPT="$2"; shift 2 ;;
-	--fanout-only) FANOUT_ONLY=1; ROOMS=0; shift ;;
+	--fanout-only) ONLY=fanout; shift ;;
+	--only) ONLY="$2"; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	-*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
 	*) BUILD="$1"; shift ;;
 	esac
 done
 [ -n "$BUILD" ] || { usage >&2; exit 2; }
+for sc in $ONLY; do
+	case "$sc" in
+	fanout | small | connect | idle | rooms) ;;
+	*) echo "compare.sh: --only: unknown scenario $sc (fanout small connect idle rooms)" >&2; exit 2 ;;
+	esac
+done
+# wanted NAME: whether scenario NAME runs (--only)
+wanted() { [[ " $ONLY " == *" $1 "* ]]; }
 BUILD="$(cd "$BUILD" && pwd)"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 OUT="$HERE/results"
@@ -219,32 +230,33 @@ for PEER in $SERVERS; do
 	OPER_ARGS=()
 	"write_${PEER}_config"
 	for rate in $RATES; do
+		wanted fanout || break
 		run_scenario "fanout$rate" --mode latency --clients 1000 --rooms 10 \
 			--rate "$rate" --size 100 --duration "$DURATION" --warmup "$WARMUP" \
 			--drain "$DRAIN" --setup-timeout 90
 		[ "$rate" -lt "$ALWAYS_RATE" ] || holds "$TMP/json/$PEER.fanout$rate.json" "$rate" ||
 			{ echo "compare.sh: $PEER does not hold $rate msg/s: no higher rate" >&2; break; }
 	done
-	if [ "$FANOUT_ONLY" = 1 ]; then
-		stop_server
-		continue
+	! wanted small ||
+		run_scenario small --mode throughput --clients 2000 --rooms 400 --size 100 \
+			--window 10 --duration "$DURATION" --warmup "$WARMUP" --drain "$DRAIN" \
+			--setup-timeout 90
+	if wanted connect; then
+		run_scenario connect --mode connect --clients 1000 --rooms 10 --setup-timeout 60
+		[ "$PEER" != pchatd ] ||
+			run_scenario connect_sasl --mode connect --clients "$SASL_CLIENTS" --rooms 10 \
+				--setup-timeout 60 --sasl "sasl%d:$SASL_PASSWORD" --sasl-mech SCRAM-SHA-256 \
+				--scram-cache "$TMP/scram.cache"
 	fi
-	run_scenario small --mode throughput --clients 2000 --rooms 400 --size 100 \
-		--window 10 --duration "$DURATION" --warmup "$WARMUP" --drain "$DRAIN" \
-		--setup-timeout 90
-	run_scenario connect --mode connect --clients 1000 --rooms 10 --setup-timeout 60
-	[ "$PEER" != pchatd ] ||
-		run_scenario connect_sasl --mode connect --clients "$SASL_CLIENTS" --rooms 10 \
-			--setup-timeout 60 --sasl "sasl%d:$SASL_PASSWORD" --sasl-mech SCRAM-SHA-256 \
-			--scram-cache "$TMP/scram.cache"
-	run_scenario idle --mode idle --clients "$IDLE_CLIENTS" --rooms 0 --settle 3 \
-		--bind-range 127.0.0.2-127.0.0.9 --setup-timeout 240
+	! wanted idle ||
+		run_scenario idle --mode idle --clients "$IDLE_CLIENTS" --rooms 0 --settle 3 \
+			--bind-range 127.0.0.2-127.0.0.9 --setup-timeout 240
 	stop_server
 done
 ELAPSED=$(($(date +%s) - T0))
 [ -z "$JSON_DIR" ] || { mkdir -p "$JSON_DIR" && cp -a "$TMP/json/." "$JSON_DIR/"; }
 : >"$TMP/rooms.txt"
-if [ "$QUICK" = 0 ] && [ "$ROOMS" = 1 ] && [[ " $SERVERS " == *" pchatd "* ]]; then
+if [ "$QUICK" = 0 ] && [ "$ROOMS" = 1 ] && wanted rooms && [[ " $SERVERS " == *" pchatd "* ]]; then
 	echo "compare.sh: pchatd history and search (bench/run_rooms.sh) ..." >&2
 	"$HERE/run_rooms.sh" "$BUILD" >"$TMP/rooms.txt" ||
 		echo "compare.sh: run_rooms.sh failed (exit $?)" >&2
