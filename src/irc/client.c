@@ -45,9 +45,29 @@ void client_source(const struct client *cl, char *out, size_t n)
 		snprintf(out, n, "%s", cl->nick[0] ? cl->nick : "*");
 }
 
+/* Append s at *len of out (size n), truncating as snprintf would. */
+static void source_part(char *out, size_t n, size_t *len, const char *s)
+{
+	if (*len + 1 >= n)
+		return;
+	*len += str_copy(out + *len, s, n - *len);
+	if (*len >= n)
+		*len = n - 1;
+}
+
+/* "nick!ident@host", once per line rendered: without printf's format parsing. */
 void user_source(const struct chat_user *u, char *out, size_t n)
 {
-	snprintf(out, n, "%s!%s@%s", u->name, u->ident, u->host);
+	size_t len = 0;
+
+	if (n == 0)
+		return;
+	out[0] = '\0';
+	source_part(out, n, &len, u->name);
+	source_part(out, n, &len, "!");
+	source_part(out, n, &len, u->ident);
+	source_part(out, n, &len, "@");
+	source_part(out, n, &len, u->host);
 }
 
 static void unreg_unlink(struct client *cl)

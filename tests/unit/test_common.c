@@ -281,6 +281,9 @@ static void test_time_fmt_iso(void **state)
 	    {-1, "1969-12-31T23:59:59.999Z"},
 	    {951782400000, "2000-02-29T00:00:00.000Z"},
 	    {1795694400123, "2026-11-26T12:00:00.123Z"},
+	    {1795694400999, "2026-11-26T12:00:00.999Z"}, /* the same second again */
+	    {1795694400007, "2026-11-26T12:00:00.007Z"},
+	    {1795694399999, "2026-11-26T11:59:59.999Z"}, /* the second before */
 	    {4102444799999, "2099-12-31T23:59:59.999Z"},
 	};
 	char out[TIME_ISO_LEN];
@@ -291,6 +294,11 @@ static void test_time_fmt_iso(void **state)
 		assert_string_equal(out, cases[i].out);
 		assert_int_equal(strlen(out), TIME_ISO_LEN - 1);
 	}
+	/* a short buffer gets the beginning, terminated */
+	time_fmt_iso(1795694400123, out, 11);
+	assert_string_equal(out, "2026-11-26");
+	time_fmt_iso(1795694400123, out, TIME_ISO_LEN - 1);
+	assert_string_equal(out, "2026-11-26T12:00:00.123");
 }
 
 static void test_time_parse_iso(void **state)
