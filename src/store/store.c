@@ -34,8 +34,9 @@
 #define STORE_DEFAULT_BATCH   4096
 #define STORE_MAX_READERS     64
 
-#define STORE_MAINTAIN_BUDGET 250 /* rows of upkeep per step between batches */
-#define STORE_BATCH_TRIES     6   /* runs of a batch aborted by deadlocks before it fails */
+#define STORE_MAINTAIN_BUDGET 250  /* rows of upkeep per step between batches */
+#define STORE_MAINTAIN_GAP_US 2000 /* pause between upkeep steps (the write lock is free) */
+#define STORE_BATCH_TRIES     6    /* runs of a batch aborted by deadlocks before it fails */
 
 struct store_job {
 	struct store_job *next; /* FIFO link */
@@ -322,9 +323,13 @@ static void writer_idle(struct store *st)
 {
 	bool more = true;
 
-	while (st->be->maintain && more && queue_idle(&st->wq))
+	while (st->be->maintain && more && queue_idle(&st->wq)) {
 		if (st->be->maintain(st->writer, STORE_MAINTAIN_BUDGET, &more) != 0)
 			break;
+		/* a gap in which other connections (pchatctl, the direct one) take the lock */
+		if (more)
+			usleep(STORE_MAINTAIN_GAP_US);
+	}
 }
 
 void store_conn_note_cache(struct store_conn *c)

@@ -37,6 +37,23 @@
 static pthread_once_t sq_once = PTHREAD_ONCE_INIT;
 
 /*
+ * Wait for the write lock in 1 ms steps, up to SQ_BUSY_TIMEOUT_MS. SQLite's
+ * own busy timeout sleeps up to 100 ms between tries, so it can miss every
+ * short gap a busy writer leaves between its transactions (the writer
+ * thread's upkeep pauses 2 ms between its steps, store.c): pchatd's direct
+ * connection and pchatctl then failed with "database is locked" while the
+ * writer indexed a large import for search.
+ */
+static int busy_wait(void *arg, int tries)
+{
+	(void)arg;
+	if (tries >= SQ_BUSY_TIMEOUT_MS)
+		return 0;
+	usleep(1000);
+	return 1;
+}
+
+/*
  * Process-wide settings, once, before the first connection:
  *  - no memory statistics: they take a global mutex around every SQLite
  *    allocation, on every thread;
@@ -196,7 +213,7 @@ static int apply_pragmas(struct sq_conn *sc, enum store_conn_mode mode, char *er
 	char *msg = NULL;
 
 	sqlite3_extended_result_codes(sc->db, 1);
-	sqlite3_busy_timeout(sc->db, SQ_BUSY_TIMEOUT_MS);
+	sqlite3_busy_handler(sc->db, busy_wait, NULL);
 	if (sqlite3_exec(sc->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "database %s: %s", sc->path, msg ? msg : "cannot configure");
 		sqlite3_free(msg);
