@@ -139,7 +139,7 @@ void config_defaults(struct config *cfg)
 	cfg->flood_kill_seconds = 30;
 	cfg->ping_interval = 120;
 	cfg->ping_timeout = 60;
-	cfg->coalesce_us = 2000;
+	cfg->coalesce_us = 15000;
 	cfg->register_timeout = 60;
 	cfg->default_history = 30;
 	str_copy(cfg->default_category, "general", sizeof cfg->default_category);

@@ -48,7 +48,7 @@ struct config {
 	int flood_kill_seconds; /* backlog (seconds of penalty) that disconnects */
 	int ping_interval;      /* seconds of silence before the server PINGs */
 	int ping_timeout;       /* seconds to answer that PING */
-	int coalesce_us;        /* busy fan-out: output coalesced this long (0 = off) */
+	int coalesce_us;        /* busy fan-out: output held at most this long (0 = off) */
 	int register_timeout;   /* seconds to finish registration */
 	/* [chat] */
 	int default_history;          /* lines replayed on JOIN without chathistory (0-500) */

@@ -43,7 +43,8 @@
 #include "core/tls.h"
 
 #define NET_TICK_MS        500  /* period of the timer walk */
-#define NET_COALESCE_CONNS 32   /* a flush to this many conns makes the next one wait */
+#define NET_COALESCE_CONNS 32   /* fan-out: a flush to this many conns may make the next wait */
+#define NET_COALESCE_BYTES 2048 /* what a write under fan-out load should carry (~10 lines) */
 #define NET_FLUSH_MS       5000 /* longest flush of a closing connection */
 /*
  * A plain conn's output buffer (from the pool). 16 KiB: in 400 rooms of 5 a
@@ -81,7 +82,7 @@ struct net {
 	struct event *flush;                              /* writes the dirty conns' output */
 	struct conn *dirty;                               /* plain conns with output to write */
 	bool flush_pending;                               /* the flush event is active or added */
-	bool busy;                                        /* the last flush wrote to many conns */
+	int coalesce_wait_us;                             /* the next flush's wait, or 0 */
 	char **pool;                                      /* free NET_OBUF_SIZE output buffers */
 	size_t n_pool;                                    /* how many */
 	struct flush_job *jobs;                           /* the flush's writes */
@@ -105,6 +106,7 @@ struct conn {
 	int64_t last_input_ms;        /* monotonic time of the last bytes in */
 	int64_t flood_ms;             /* penalty clock */
 	int64_t deadline_ms;          /* end of handshake or of flush */
+	int64_t flushed_us;           /* when the flush last wrote it (monotonic µs) */
 	uint32_t scanned;             /* held input bytes whose lines are counted */
 	uint32_t n_pending;           /* complete lines within those bytes */
 	uint8_t state;                /* enum conn_state */
@@ -503,10 +505,11 @@ void conn_resume(struct conn *c)
  *
  * Under fan-out load one message reaches a hundred connections and each
  * write carries one line: the kernel's send path is most of the CPU. When
- * a flush wrote to NET_COALESCE_CONNS connections or more, the next one
- * waits coalesce_us (a timer) so that each write carries the lines of
- * several messages; a flush below that goes back to the end of the turn, so
- * a quiet server adds no latency.
+ * a flush wrote to NET_COALESCE_CONNS connections or more, soon after the
+ * one before it, the next one waits (a timer) so that each write carries
+ * the lines of several messages: net_coalesce_wait_us() sizes the wait from
+ * the rate the flush saw, at most coalesce_us. A flush below that goes back
+ * to the end of the turn, so a quiet server adds no latency.
  */
 static void conn_mark_dirty(struct conn *c)
 {
@@ -520,8 +523,8 @@ static void conn_mark_dirty(struct conn *c)
 	if (n->flush_pending)
 		return;
 	n->flush_pending = true;
-	if (n->busy && n->lim.coalesce_us > 0) {
-		struct timeval tv = {0, n->lim.coalesce_us};
+	if (n->coalesce_wait_us > 0) {
+		struct timeval tv = {0, n->coalesce_wait_us};
 
 		event_add(n->flush, &tv);
 	} else {
@@ -700,10 +703,25 @@ static void net_write_jobs(struct net *n, size_t cnt)
 	pthread_mutex_unlock(&h->mu);
 }
 
+int net_coalesce_wait_us(int64_t interval_us, size_t bytes, size_t conns, int cap_us)
+{
+	uint64_t want;
+
+	if (cap_us <= 0 || conns < NET_COALESCE_CONNS || bytes == 0 || interval_us <= 0)
+		return 0; /* no sustained fan-out: the end of the turn */
+	/* at bytes / interval_us, NET_COALESCE_BYTES come in this long */
+	want = (uint64_t)interval_us * NET_COALESCE_BYTES / bytes;
+	if (want > 2 * (uint64_t)cap_us)
+		return 0; /* too slow a rate: a write would carry a line or two, not worth the wait
+		           */
+	return want < (uint64_t)cap_us ? (int)want : cap_us;
+}
+
 static void net_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct net *n = arg;
-	size_t cnt = 0;
+	size_t cnt = 0, steady = 0, bytes = 0;
+	int64_t now = time_mono_ns() / 1000, interval = 0;
 
 	(void)fd;
 	(void)what;
@@ -718,11 +736,18 @@ static void net_flush_cb(evutil_socket_t fd, short what, void *arg)
 			n->jobs = xrealloc(n->jobs, n->jobs_cap * sizeof(*n->jobs));
 		}
 		n->jobs[cnt++] = (struct flush_job){c, bufferevent_getfd(c->bev), 0, 0};
+		/* the rate of a connection written to recently (not the first line after quiet) */
+		if (now - c->flushed_us <= 2 * (int64_t)n->lim.coalesce_us) {
+			steady++;
+			interval += now - c->flushed_us;
+			bytes += c->out_len;
+		}
+		c->flushed_us = now;
 	}
 	net_write_jobs(n, cnt);
 	for (size_t i = 0; i < cnt; i++)
 		conn_flushed(n->jobs[i].c, &n->jobs[i]);
-	n->busy = cnt >= NET_COALESCE_CONNS;
+	n->coalesce_wait_us = net_coalesce_wait_us(interval, bytes, steady, n->lim.coalesce_us);
 }
 
 void conn_write(struct conn *c, const char *data, size_t len)

@@ -39,7 +39,7 @@ struct net_limits {
 	int flood_kill_seconds; /* penalty ahead of the clock that disconnects */
 	int ping_interval;      /* idle seconds before handler->idle */
 	int ping_timeout;       /* further seconds without input before dropping */
-	int coalesce_us;        /* busy fan-out: output held this long per flush (0 = off) */
+	int coalesce_us;        /* busy fan-out: output held at most this long (0 = off) */
 };
 
 struct conn_handler {
@@ -98,6 +98,18 @@ void net_shutdown(struct net *n, const char *msg);
 
 /* Connections currently open. */
 size_t net_n_conns(const struct net *n);
+
+/*
+ * How long the next flush waits for more output, after one that wrote
+ * bytes to conns connections written to within 2 * cap_us before, those
+ * times since their previous write summing to interval_us: under sustained
+ * fan-out (conns >= 32) long enough that each write carries ~1,200 bytes at
+ * that rate, at most cap_us; 0 (the end of the loop turn) without it, or
+ * when the rate is too low for a write to carry more than a line or two
+ * within 2 * cap_us. A fast rate fills the writes sooner, so the wait
+ * shrinks as the load grows.
+ */
+int net_coalesce_wait_us(int64_t interval_us, size_t bytes, size_t conns, int cap_us);
 
 /* --- a connection -------------------------------------------------------- */
 

@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <linux/tcp.h> /* tcpi_data_segs_in */
 
 #include <cmocka.h>
 #include <event2/event.h>
@@ -934,6 +935,106 @@ static void test_fanout_flush_in_order(void **state)
 	}
 }
 
+/*
+ * The wait of a flush under fan-out load: ~2 KiB a write at the rate seen,
+ * at most the cap; none below 32 connections, without a cap, or when the
+ * rate is so low that a write would carry a line or two.
+ */
+static void test_coalesce_wait(void **state)
+{
+	(void)state;
+	/* 5,000 msgs/s into rooms of 100: a 220-byte line every 2 ms on each of 100 */
+	assert_int_equal(net_coalesce_wait_us(100 * 2000, 100 * 220, 100, 15000), 15000);
+	/* a higher rate: 2 KiB every 4 ms on each, so the wait is 4 ms */
+	assert_int_equal(net_coalesce_wait_us(100 * 4000, 100 * 2048, 100, 15000), 4000);
+	/* a line every 10 ms: 2 KiB would take 93 ms, more than twice the cap */
+	assert_int_equal(net_coalesce_wait_us(100 * 10000, 100 * 220, 100, 15000), 0);
+	/* a line every 4 ms: 2 KiB in 37 ms, over twice a 15 ms cap, within twice 20 ms */
+	assert_int_equal(net_coalesce_wait_us(100 * 4000, 100 * 220, 100, 15000), 0);
+	assert_int_equal(net_coalesce_wait_us(100 * 4000, 100 * 220, 100, 20000), 20000);
+	assert_int_equal(net_coalesce_wait_us(31 * 2000, 31 * 220, 31, 15000), 0);
+	assert_int_equal(net_coalesce_wait_us(100 * 2000, 100 * 220, 100, 0), 0);
+	assert_int_equal(net_coalesce_wait_us(0, 0, 100, 15000), 0);
+}
+
+/* Data segments the client's socket has received. */
+static unsigned segs_in(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+	return ti.tcpi_data_segs_in;
+}
+
+/*
+ * Sustained fan-out: a 210-byte line to each of 40 connections every 2 ms. With
+ * coalesce_us the flushes wait, so each write carries several lines (the
+ * clients receive far fewer segments than lines); every line still
+ * arrives, in order. Without it each line would be a write of its own.
+ */
+static void test_fanout_coalesced(void **state)
+{
+	enum { N = 40, LINES = 150 };
+	static int fds[N];
+	static unsigned before[N];
+	static char got[LINES * 240 + 1];
+	struct net_limits lim = default_limits;
+	char line[240];
+	unsigned segs = 0;
+
+	(void)state;
+	lim.coalesce_us = 15000;
+	start(&lim);
+	for (int i = 0; i < N; i++)
+		fds[i] = cli_connect(T.port);
+	WAIT_FOR(n_accepted() == N, 5000);
+	assert_int_equal(n_accepted(), N);
+	for (int i = 0; i < N; i++)
+		before[i] = segs_in(fds[i]);
+	for (int j = 0; j < LINES; j++) {
+		int64_t next = time_mono_ms() + 2;
+
+		for (int i = 0; i < N; i++) {
+			int len = snprintf(line, sizeof(line), "c%d l%d %0200d\r\n", i, j, 0);
+
+			conn_write(tc_at((size_t)i)->c, line, (size_t)len);
+		}
+		while (time_mono_ms() < next)
+			pump_once();
+	}
+	pump(100);
+	for (int i = 0; i < N; i++) {
+		size_t len = 0, want = 0;
+		int64_t end = time_mono_ms() + 3000;
+		char *p = got;
+
+		for (int j = 0; j < LINES; j++)
+			want += (size_t)snprintf(line, sizeof(line), "c%d l%d %0200d\r\n", i, j, 0);
+		while (len < want && time_mono_ms() < end) {
+			ssize_t n = recv(fds[i], got + len, sizeof(got) - 1 - len, MSG_DONTWAIT);
+
+			if (n > 0)
+				len += (size_t)n;
+			else
+				pump_once();
+		}
+		assert_int_equal(len, want);
+		for (int j = 0; j < LINES; j++) {
+			int n = snprintf(line, sizeof(line), "c%d l%d %0200d\r\n", i, j, 0);
+
+			assert_memory_equal(p, line, (size_t)n);
+			p += n;
+		}
+		segs += segs_in(fds[i]) - before[i];
+	}
+	/* ~7 lines a write at the cap; one a write would be N * LINES */
+	assert_true(segs <= N * LINES / 3);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+}
+
 static void test_thousand_open_and_drop(void **state)
 {
 	static int fds[1000];
@@ -1108,6 +1209,8 @@ int main(void)
 	    /* First, so that no earlier test's freed heap hides the cost. */
 	    cmocka_unit_test_teardown(test_memory_per_idle_connection, teardown),
 	    cmocka_unit_test_teardown(test_lines_in_order, teardown),
+	    cmocka_unit_test(test_coalesce_wait),
+	    cmocka_unit_test_teardown(test_fanout_coalesced, teardown),
 	    cmocka_unit_test_teardown(test_line_split_across_writes, teardown),
 	    cmocka_unit_test_teardown(test_too_long_then_good_line, teardown),
 	    cmocka_unit_test_teardown(test_nul_inside_line, teardown),
