@@ -18,6 +18,7 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -588,15 +589,17 @@ static void on_usr1(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
 	long rss, anon;
+	uint64_t commits, jobs;
 
 	(void)sig;
 	(void)what;
 	read_rss(&rss, &anon);
+	store_stats(srv->store, &commits, &jobs);
 	log_info("pchatd",
 	         "memory: RSS %.1f MiB, anonymous %.1f MiB, database page caches %.1f MiB; "
-	         "%zu connections, %d clients",
+	         "%zu connections, %d clients; %" PRIu64 " group commits of %" PRIu64 " write jobs",
 	         rss / 1024.0, anon / 1024.0, store_cache_bytes(srv->store) / 1048576.0,
-	         net_n_conns(srv->net), irc_client_count(srv->irc));
+	         net_n_conns(srv->net), irc_client_count(srv->irc), commits, jobs);
 }
 
 static void on_hup(evutil_socket_t sig, short what, void *arg)

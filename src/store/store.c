@@ -25,6 +25,7 @@
 #include "common/xmalloc.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,8 @@ struct store {
 	pthread_t *reader_threads;      /* their handles */
 	struct store_queue wq;          /* write jobs */
 	struct store_queue rq;          /* read jobs */
+	_Atomic uint64_t n_commits;     /* group commits run (store_stats) */
+	_Atomic uint64_t n_written;     /* write jobs they held */
 };
 
 /* Argument of one reader thread. */
@@ -164,15 +167,22 @@ static bool queue_push(struct store_queue *q, struct store_job *j)
  * Wait for jobs and detach up to max of them (a NULL-terminated list).
  * Returns NULL only when the queue is stopped and empty.
  */
-static struct store_job *queue_take(struct store_queue *q, int max)
+/*
+ * Take up to max jobs, oldest first (*n: how many), blocking until there
+ * is one; NULL once the queue stops and is empty.
+ */
+static struct store_job *queue_take(struct store_queue *q, int max, int *n)
 {
 	struct store_job *first, *last;
 
+	*n = 0;
 	pthread_mutex_lock(&q->lock);
 	while (!q->head && !q->stop)
 		pthread_cond_wait(&q->cond, &q->lock);
 	first = last = q->head;
-	for (int i = 1; last && i < max && last->next; i++)
+	if (last)
+		*n = 1;
+	for (; last && *n < max && last->next; ++*n)
 		last = last->next;
 	if (last) {
 		q->head = last->next;
@@ -353,6 +363,17 @@ size_t store_cache_bytes(struct store *st)
 	return n;
 }
 
+/* The next group commit's jobs (blocks until there is one); counted for store_stats. */
+static struct store_job *writer_take(struct store *st)
+{
+	int n = 0;
+	struct store_job *batch = queue_take(&st->wq, st->max_batch, &n);
+
+	atomic_fetch_add_explicit(&st->n_commits, batch ? 1 : 0, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->n_written, (uint64_t)n, memory_order_relaxed);
+	return batch;
+}
+
 static void *writer_main(void *arg)
 {
 	struct store *st = arg;
@@ -360,13 +381,19 @@ static void *writer_main(void *arg)
 
 	pthread_setname_np(pthread_self(), "store-writer");
 	writer_idle(st);
-	while ((batch = queue_take(&st->wq, st->max_batch)) != NULL) {
+	while ((batch = writer_take(st)) != NULL) {
 		run_batch(st, batch);
 		mailbox_post(st->mb, jobs_done, batch);
 		writer_idle(st);
 		store_conn_note_cache(st->writer);
 	}
 	return NULL;
+}
+
+void store_stats(struct store *st, uint64_t *commits, uint64_t *jobs)
+{
+	*commits = atomic_load_explicit(&st->n_commits, memory_order_relaxed);
+	*jobs = atomic_load_explicit(&st->n_written, memory_order_relaxed);
 }
 
 /* --- reader threads ------------------------------------------------------- */
@@ -389,9 +416,10 @@ static void *reader_main(void *arg)
 	struct reader_arg *ra = arg;
 	struct store *st = ra->st;
 	struct store_job *j;
+	int n;
 
 	pthread_setname_np(pthread_self(), "store-reader");
-	while ((j = queue_take(&st->rq, 1)) != NULL) {
+	while ((j = queue_take(&st->rq, 1, &n)) != NULL) {
 		run_read(st->be, ra->c, j);
 		store_conn_note_cache(ra->c);
 		mailbox_post(st->mb, jobs_done, j);

@@ -190,6 +190,11 @@ struct store_conn *store_direct(struct store *st);
  */
 size_t store_cache_bytes(struct store *st);
 /*
+ * Group commits the writer thread has run since store_open, and the write
+ * jobs they held (their ratio: jobs per commit). Any thread.
+ */
+void store_stats(struct store *st, uint64_t *commits, uint64_t *jobs);
+/*
  * Record c's cache use now, for store_cache_bytes(); on the thread that
  * uses c (the store's threads do it after each job; a user of the direct
  * connection on another thread calls it after its work).

@@ -791,6 +791,43 @@ static void test_async_order(void **state)
 	free(jobs);
 }
 
+/* --- store_stats -------------------------------------------------------- */
+
+#define STATS_JOBS 200
+
+static int stats_job(struct store_conn *c, void *arg)
+{
+	struct ajob *j = arg;
+	struct store_msg m;
+
+	fill_msg(&m, j->room, "alice", NULL, "counted");
+	return store_msg_insert(c, &m);
+}
+
+/* Every write job is counted once, in one of at most as many group commits. */
+static void test_store_stats(void **state)
+{
+	struct tctx *t = *state;
+	struct ajob *jobs = calloc(STATS_JOBS, sizeof(*jobs));
+	int64_t room = add_room(t, nm(t, "stats"));
+	uint64_t c0, j0, c1, j1;
+
+	store_stats(t->st, &c0, &j0);
+	for (int i = 0; i < STATS_JOBS; i++) {
+		jobs[i] = (struct ajob){.t = t, .idx = i, .room = room};
+		store_submit_write(t->st, stats_job, job_done, &jobs[i]);
+		if (i % 10 == 0)
+			usleep(1000); /* several commits, not one */
+	}
+	run_until(t, jobs, STATS_JOBS);
+	store_stats(t->st, &c1, &j1);
+	for (int i = 0; i < STATS_JOBS; i++)
+		assert_int_equal(jobs[i].rc, 0);
+	assert_int_equal(j1 - j0, STATS_JOBS);
+	assert_true(c1 - c0 >= 1 && c1 - c0 <= STATS_JOBS);
+	free(jobs);
+}
+
 static int slow_job(struct store_conn *c, void *arg)
 {
 	(void)arg;
@@ -3005,6 +3042,7 @@ int main(void)
 	    cmocka_unit_test(test_open_errors),
 	    cmocka_unit_test_setup_teardown(test_sync_submit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_async_order, setup_async, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_stats, setup_async, teardown),
 	    cmocka_unit_test_setup_teardown(test_async_failure_isolated, setup_async, teardown),
 	    cmocka_unit_test_setup_teardown(test_async_reads_concurrent, setup_async, teardown),
 	    cmocka_unit_test_setup_teardown(test_async_read_only, setup_async, teardown),

@@ -8,7 +8,8 @@
   sees the new certificate.
 - SIGUSR1 logs one line on memory: RSS, anonymous memory, the database
   page caches (SQLite's, filled by the messages just written), connections
-  and clients; the server goes on.
+  and clients, and the group commits with the write jobs they held; the
+  server goes on.
 - When the database cannot store a message (its file system is full), the
   sender gets FAIL ... MESSAGE_NOT_STORED, nobody sees the message, and the
   server keeps serving; once space is back, messages flow again.
@@ -112,13 +113,17 @@ def test_sigusr1_logs_where_the_memory_is(make_server):
         time.sleep(0.05)
     line = [l for l in s.log_text().splitlines() if "memory: RSS" in l][-1]
     m = re.search(r"RSS ([0-9.]+) MiB, anonymous ([0-9.]+) MiB, "
-                  r"database page caches ([0-9.]+) MiB; (\d+) connections, (\d+) clients", line)
+                  r"database page caches ([0-9.]+) MiB; (\d+) connections, (\d+) clients; "
+                  r"(\d+) group commits of (\d+) write jobs", line)
     assert m, line
     rss, anon, caches = (float(m.group(i)) for i in (1, 2, 3))
     assert 0 < anon < rss, line
     if DB_BACKEND == "sqlite":
         assert 0 < caches < anon, line  # the writer's and readers' page caches
     assert int(m.group(4)) >= 2 and int(m.group(5)) >= 2, line
+    # the 50 messages went through the writer thread, several to a commit or one each
+    commits, jobs = int(m.group(6)), int(m.group(7))
+    assert jobs >= 50 and 1 <= commits <= jobs, line
     assert a.ping() and s.alive()
 
 
