@@ -382,35 +382,30 @@ static void search_bind(sqlite3_stmt *st, const struct store_search_query *q, co
 /* --- deferred indexing ------------------------------------------------------ */
 
 /*
- * Index the next rows after the watermark (at most budget) and move it.
- * Messages are committed without touching the search index, which keeps
- * the durable-commit path short; the writer catches the index up between
- * batches, so search lags the newest messages by a moment.
+ * Run one (cached) statement of the indexer with up to two integer
+ * parameters; row values into v0/v1.
  */
-/* Run one statement of the indexer with two integer parameters; row values into v0/v1. */
-static int fts_exec(struct sq_conn *sc, const char *sql, int64_t p1, int64_t p2, int64_t *v0,
+static int fts_exec(struct sq_conn *sc, enum sq_stmt_id id, int64_t p1, int64_t p2, int64_t *v0,
                     int64_t *v1)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(sc->db, sql, -1, &st, NULL);
+	sqlite3_stmt *st = sq_stmt(sc, id);
+	int rc;
 
-	if (rc == SQLITE_OK) {
-		if (sqlite3_bind_parameter_count(st) >= 1)
-			sqlite3_bind_int64(st, 1, p1);
-		if (sqlite3_bind_parameter_count(st) >= 2)
-			sqlite3_bind_int64(st, 2, p2);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW && v0)
-			*v0 = sqlite3_column_int64(st, 0);
-		if (rc == SQLITE_ROW && v1)
-			*v1 = sqlite3_column_int64(st, 1);
-	}
+	if (!st)
+		return STORE_EIO;
+	if (sqlite3_bind_parameter_count(st) >= 1)
+		sqlite3_bind_int64(st, 1, p1);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, p2);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && v0)
+		*v0 = sqlite3_column_int64(st, 0);
+	if (rc == SQLITE_ROW && v1)
+		*v1 = sqlite3_column_int64(st, 1);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		rc = sq_fail(sc, NULL, rc, "indexing for search");
-	else
-		rc = 0;
-	sqlite3_finalize(st);
-	return rc;
+		return sq_fail(sc, st, rc, "indexing for search");
+	sqlite3_reset(st);
+	return 0;
 }
 
 /*
@@ -425,20 +420,13 @@ static int fts_step(struct sq_conn *sc, int budget, int64_t *done)
 	int rc;
 
 	*done = 0;
-	rc = fts_exec(sc, "SELECT last_id FROM fts_state", 0, 0, &last, NULL);
+	rc = fts_exec(sc, SQ_FTS_LAST, 0, 0, &last, NULL);
 	if (rc == 0)
-		rc = fts_exec(sc,
-		              "SELECT COALESCE(MAX(id), 0), COUNT(*) FROM (SELECT id FROM messages"
-		              " WHERE id > ?1 ORDER BY id LIMIT ?2)",
-		              last, budget, &hi, done);
+		rc = fts_exec(sc, SQ_FTS_RANGE, last, budget, &hi, done);
 	if (rc == 0 && *done > 0)
-		rc = fts_exec(sc,
-		              "INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages"
-		              " WHERE id > ?1 AND id <= ?2",
-		              last, hi, NULL, NULL);
+		rc = fts_exec(sc, SQ_FTS_INDEX, last, hi, NULL, NULL);
 	if (rc == 0 && *done > 0)
-		rc = fts_exec(sc, "UPDATE fts_state SET last_id = ?2 WHERE ?1 >= 0", last, hi, NULL,
-		              NULL);
+		rc = fts_exec(sc, SQ_FTS_MARK, last, hi, NULL, NULL);
 	return rc;
 }
 
@@ -467,10 +455,10 @@ int sq_maintain(struct store_conn *c, int budget, bool *more)
 	 * write-ahead log (append-only) with them; lost, they are redone.
 	 */
 	if (own)
-		sqlite3_exec(sc->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+		fts_exec(sc, SQ_SYNC_NORMAL, 0, 0, NULL, NULL);
 	rc = sq_in_txn(sc, fts_locked, &fa);
 	if (own)
-		sqlite3_exec(sc->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+		fts_exec(sc, SQ_SYNC_FULL, 0, 0, NULL, NULL);
 
 	*more = rc == 0 && fa.done == budget;
 	return rc;

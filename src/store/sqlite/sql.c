@@ -173,6 +173,14 @@ const char *const sq_sql[SQ_N_STMTS] = {
     [SQ_REDACT_ALL] = "SELECT " SQ_MSG_COLS " FROM messages m WHERE" REDACT_FILTER,
     [SQ_REDACT_SET] = "UPDATE messages SET redacted = ?2, text = ?3 WHERE id = ?1",
     [SQ_ROOM_CLEAR] = "DELETE FROM messages WHERE room_id = ?1 AND ts_ms < ?2",
+    [SQ_FTS_LAST] = "SELECT last_id FROM fts_state",
+    [SQ_FTS_RANGE] = "SELECT COALESCE(MAX(id), 0), COUNT(*) FROM (SELECT id FROM messages"
+                     " WHERE id > ?1 ORDER BY id LIMIT ?2)",
+    [SQ_FTS_INDEX] = "INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages"
+                     " WHERE id > ?1 AND id <= ?2",
+    [SQ_FTS_MARK] = "UPDATE fts_state SET last_id = ?2 WHERE ?1 >= 0",
+    [SQ_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+    [SQ_SYNC_FULL] = "PRAGMA synchronous = FULL",
     [SQ_CEVENT_ADD] = "INSERT INTO compliance_outbox (ts_ms, type, actor, actor_id, address, "
                       "room_id, room, category, logged, peer, msgid, content, detail) "
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",

@@ -87,6 +87,12 @@ enum sq_stmt_id {
 	SQ_REDACT_ALL,
 	SQ_REDACT_SET,
 	SQ_ROOM_CLEAR,
+	SQ_FTS_LAST,      /* deferred indexing (history.c): the watermark */
+	SQ_FTS_RANGE,     /* the next rows after it: highest id, count */
+	SQ_FTS_INDEX,     /* index them */
+	SQ_FTS_MARK,      /* move the watermark */
+	SQ_SYNC_NORMAL,   /* an indexing step needs no fsync of its own */
+	SQ_SYNC_FULL,     /* and back */
 	SQ_CEVENT_ADD,    /* compliance: the outbox, in the caller's transaction */
 	SQ_OUTBOX_ANY,    /* is the outbox empty */
 	SQ_OUTBOX_READ,   /* outbox rows above the mark, oldest first */
