@@ -712,8 +712,7 @@ int net_coalesce_wait_us(int64_t interval_us, size_t bytes, size_t conns, int ca
 	/* at bytes / interval_us, NET_COALESCE_BYTES come in this long */
 	want = (uint64_t)interval_us * NET_COALESCE_BYTES / bytes;
 	if (want > 2 * (uint64_t)cap_us)
-		return 0; /* too slow a rate: a write would carry a line or two, not worth the wait
-		           */
+		return 0; /* too slow: a write would carry a line or two, not worth a wait */
 	return want < (uint64_t)cap_us ? (int)want : cap_us;
 }
 

@@ -103,8 +103,8 @@ size_t net_n_conns(const struct net *n);
  * How long the next flush waits for more output, after one that wrote
  * bytes to conns connections written to within 2 * cap_us before, those
  * times since their previous write summing to interval_us: under sustained
- * fan-out (conns >= 32) long enough that each write carries ~1,200 bytes at
- * that rate, at most cap_us; 0 (the end of the loop turn) without it, or
+ * fan-out (conns >= 32) long enough that each write carries ~2 KiB at that
+ * rate, at most cap_us; 0 (the end of the loop turn) without it, or
  * when the rate is too low for a write to carry more than a line or two
  * within 2 * cap_us. A fast rate fills the writes sooner, so the wait
  * shrinks as the load grows.
