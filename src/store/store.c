@@ -164,12 +164,9 @@ static bool queue_push(struct store_queue *q, struct store_job *j)
 }
 
 /*
- * Wait for jobs and detach up to max of them (a NULL-terminated list).
- * Returns NULL only when the queue is stopped and empty.
- */
-/*
- * Take up to max jobs, oldest first (*n: how many), blocking until there
- * is one; NULL once the queue stops and is empty.
+ * Wait for jobs and detach up to max of them, oldest first (a
+ * NULL-terminated list; *n: how many). Returns NULL only when the queue is
+ * stopped and empty.
  */
 static struct store_job *queue_take(struct store_queue *q, int max, int *n)
 {
