@@ -10,11 +10,12 @@
 #include <string.h>
 #include <strings.h>
 
+/* The next space in [p, end), or end (memchr: the tags of a line are ~100 bytes). */
 static char *skip_word(char *p, char *end)
 {
-	while (p < end && *p != ' ')
-		p++;
-	return p;
+	char *sp = p < end ? memchr(p, ' ', (size_t)(end - p)) : NULL;
+
+	return sp ? sp : end;
 }
 
 static char *skip_spaces(char *p, char *end)
@@ -47,7 +48,8 @@ static void parse_params(char *p, char *end, struct lg_irc_msg *m)
 int lg_irc_parse(char *line, size_t len, struct lg_irc_msg *m)
 {
 	char *p = line, *end = line + len, *w;
-	const char *bang;
+	const char *bang, *at;
+	size_t slen;
 
 	line[len] = '\0';
 	m->source = NULL;
@@ -59,8 +61,13 @@ int lg_irc_parse(char *line, size_t len, struct lg_irc_msg *m)
 		w = skip_word(p, end);
 		*w = '\0';
 		m->source = p + 1;
-		bang = strpbrk(m->source, "!@");
-		m->source_nick_len = bang ? (size_t)(bang - m->source) : strlen(m->source);
+		slen = (size_t)(w - m->source);
+		/* nick[!user]@host: the nick ends at the first '!' or '@' */
+		at = memchr(m->source, '@', slen);
+		bang = memchr(m->source, '!', at ? (size_t)(at - m->source) : slen);
+		m->source_nick_len = bang ? (size_t)(bang - m->source)
+		                     : at ? (size_t)(at - m->source)
+		                          : slen;
 		p = skip_spaces(w < end ? w + 1 : end, end);
 	}
 	if (p >= end)
@@ -136,10 +143,20 @@ int lg_irc_parse_body(const char *body, int64_t *t_ns, uint64_t *seq)
 	return 0;
 }
 
+static unsigned char ascii_lower(unsigned char ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? (unsigned char)(ch + ('a' - 'A')) : ch;
+}
+
+/* strncasecmp without the call: this runs for every line received. */
 bool lg_irc_from(const struct lg_irc_msg *m, const char *nick, size_t nick_len)
 {
-	return m->source && m->source_nick_len == nick_len &&
-	       strncasecmp(m->source, nick, nick_len) == 0;
+	if (!m->source || m->source_nick_len != nick_len)
+		return false;
+	for (size_t i = 0; i < nick_len; i++)
+		if (ascii_lower((unsigned char)m->source[i]) != ascii_lower((unsigned char)nick[i]))
+			return false;
+	return true;
 }
 
 int lg_irc_nick_index(const char *nick, size_t len, const char *prefix, const char *suffix)

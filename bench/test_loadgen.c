@@ -99,6 +99,8 @@ static const struct parse_case parse_cases[] = {
     {":srv CAP * LS * :sasl=PLAIN echo-message", "srv", "srv", "CAP", 4, "sasl=PLAIN echo-message"},
     {":srv   366  me   #bench3 :End of NAMES", "srv", "srv", "366", 3, "End of NAMES"},
     {":n@host JOIN #c", "n@host", "n", "JOIN", 1, "#c"},
+    {":a@b!c NOTICE x :y", "a@b!c", "a", "NOTICE", 2, "y"},
+    {":Bench7!u@h PRIVMSG #bench0 :hi", "Bench7!u@h", "Bench7", "PRIVMSG", 2, "hi"},
     {"CMD a b c d e f g h i j k l m n o p q", NULL, NULL, "CMD", 15, "o p q"},
 };
 
@@ -126,6 +128,21 @@ static void test_parse_table(void **state)
 		assert_true(lg_irc_from(&m, pc->nick, strlen(pc->nick)));
 		assert_false(lg_irc_from(&m, "zz", 2));
 	}
+}
+
+/* Nicks compare case-insensitively (ASCII), and only whole. */
+static void test_from_case(void **state)
+{
+	char line[] = ":BeNcH7!u@h PRIVMSG #bench0 :t=1 s=2";
+	struct lg_irc_msg m;
+
+	(void)state;
+	assert_int_equal(lg_irc_parse(line, strlen(line), &m), 0);
+	assert_true(lg_irc_from(&m, "bench7", 6));
+	assert_true(lg_irc_from(&m, "BENCH7", 6));
+	assert_false(lg_irc_from(&m, "bench8", 6));
+	assert_false(lg_irc_from(&m, "bench", 5));
+	assert_false(lg_irc_from(&m, "bench77", 7));
 }
 
 static void test_parse_empty(void **state)
@@ -470,6 +487,7 @@ int main(void)
 	    cmocka_unit_test(test_hist_quantiles),
 	    cmocka_unit_test(test_hist_single_outlier),
 	    cmocka_unit_test(test_parse_table),
+	    cmocka_unit_test(test_from_case),
 	    cmocka_unit_test(test_parse_empty),
 	    cmocka_unit_test(test_body_round_trip),
 	    cmocka_unit_test(test_body_rejects),
