@@ -589,17 +589,19 @@ static void on_usr1(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
 	long rss, anon;
-	uint64_t commits, jobs;
+	struct store_stats ss;
 
 	(void)sig;
 	(void)what;
 	read_rss(&rss, &anon);
-	store_stats(srv->store, &commits, &jobs);
+	store_stats(srv->store, &ss);
 	log_info("pchatd",
 	         "memory: RSS %.1f MiB, anonymous %.1f MiB, database page caches %.1f MiB; "
-	         "%zu connections, %d clients; %" PRIu64 " group commits of %" PRIu64 " write jobs",
+	         "%zu connections, %d clients; %" PRIu64 " group commits of %" PRIu64
+	         " write jobs, %" PRIu64 " upkeep steps",
 	         rss / 1024.0, anon / 1024.0, store_cache_bytes(srv->store) / 1048576.0,
-	         net_n_conns(srv->net), irc_client_count(srv->irc), commits, jobs);
+	         net_n_conns(srv->net), irc_client_count(srv->irc), ss.commits, ss.jobs,
+	         ss.upkeep_steps);
 }
 
 static void on_hup(evutil_socket_t sig, short what, void *arg)

@@ -189,11 +189,15 @@ struct store_conn *store_direct(struct store *st);
  * operator's memory report. Any thread.
  */
 size_t store_cache_bytes(struct store *st);
-/*
- * Group commits the writer thread has run since store_open, and the write
- * jobs they held (their ratio: jobs per commit). Any thread.
- */
-void store_stats(struct store *st, uint64_t *commits, uint64_t *jobs);
+/* What the writer thread has done since store_open (store_stats). */
+struct store_stats {
+	uint64_t commits;      /* group commits run */
+	uint64_t jobs;         /* write jobs they held (jobs / commits: the grouping) */
+	uint64_t upkeep_steps; /* upkeep steps run (search indexing; SQLite only) */
+};
+
+/* The writer thread's counters. Any thread. */
+void store_stats(struct store *st, struct store_stats *out);
 /*
  * Record c's cache use now, for store_cache_bytes(); on the thread that
  * uses c (the store's threads do it after each job; a user of the direct

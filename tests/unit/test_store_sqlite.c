@@ -489,6 +489,43 @@ static off_t file_size(const char *path)
 	return stat(path, &sb) == 0 ? sb.st_size : -1;
 }
 
+/* A store with its writer thread and a loop for the completions, and one room. */
+struct astore {
+	struct event_base *base; /* runs the completions */
+	struct mailbox *mb;      /* the store posts them here */
+	struct event *tick;      /* wakes the loop now and then */
+	struct store *st;        /* on t's file */
+	struct ck_run run;       /* the jobs' room and counts */
+};
+
+static void astore_open(struct tctx *t, struct astore *a, const char *room)
+{
+	struct timeval tv = {0, 10000};
+	struct store_options opt = {.url = t->url, .create = true};
+	struct store_room r = {0};
+	char err[256] = "";
+
+	memset(a, 0, sizeof(*a));
+	a->base = event_base_new();
+	a->mb = mailbox_new(a->base);
+	a->tick = event_new(a->base, -1, EV_PERSIST, ck_tick, NULL);
+	opt.mb = a->mb;
+	a->st = store_open(&opt, err, sizeof(err));
+	assert_non_null(a->st);
+	event_add(a->tick, &tv);
+	str_copy(r.name, room, sizeof(r.name));
+	assert_int_equal(store_room_add(store_direct(a->st), &r), 0);
+	a->run.room = r.id;
+}
+
+static void astore_close(struct astore *a)
+{
+	store_close(a->st);
+	event_free(a->tick);
+	mailbox_free(a->mb);
+	event_base_free(a->base);
+}
+
 /*
  * Group commits of ~6 MiB of messages reach the database file while the
  * store stays open: the checkpointer thread copies the WAL (SQLite's own
@@ -497,41 +534,26 @@ static off_t file_size(const char *path)
 static void test_checkpointer(void **state)
 {
 	struct tctx *t = *state;
-	struct event_base *base = event_base_new();
-	struct mailbox *mb = mailbox_new(base);
-	struct timeval tv = {0, 10000};
-	struct event *tick = event_new(base, -1, EV_PERSIST, ck_tick, NULL);
-	struct store_options opt = {.url = t->url, .create = true, .mb = mb};
-	char err[256] = "";
-	struct store *st = store_open(&opt, err, sizeof(err));
-	struct store_room r = {0};
-	struct ck_run run = {0};
+	struct astore a;
 	int64_t deadline, n;
 	off_t before;
 
-	assert_non_null(st);
-	event_add(tick, &tv);
-	str_copy(r.name, "ckpt", sizeof(r.name));
-	assert_int_equal(store_room_add(store_direct(st), &r), 0);
-	run.room = r.id;
+	astore_open(t, &a, "ckpt");
 	before = file_size(t->path);
 	for (int i = 0; i < CK_JOBS; i++)
-		store_submit_write(st, ck_write, ck_done, &run);
+		store_submit_write(a.st, ck_write, ck_done, &a.run);
 	deadline = time_mono_ms() + 60000;
-	while (run.done < CK_JOBS && time_mono_ms() < deadline)
-		event_base_loop(base, EVLOOP_ONCE);
-	assert_int_equal(run.done, CK_JOBS);
-	assert_int_equal(run.failed, 0);
+	while (a.run.done < CK_JOBS && time_mono_ms() < deadline)
+		event_base_loop(a.base, EVLOOP_ONCE);
+	assert_int_equal(a.run.done, CK_JOBS);
+	assert_int_equal(a.run.failed, 0);
 	deadline = time_mono_ms() + 10000;
 	while (file_size(t->path) < before + (4 << 20) && time_mono_ms() < deadline)
 		usleep(20000);
 	assert_true(file_size(t->path) >= before + (4 << 20));
-	assert_int_equal(store_msg_count(store_direct(st), r.id, &n), 0);
+	assert_int_equal(store_msg_count(store_direct(a.st), a.run.room, &n), 0);
 	assert_int_equal(n, CK_JOBS);
-	store_close(st);
-	event_free(tick);
-	mailbox_free(mb);
-	event_base_free(base);
+	astore_close(&a);
 	assert_int_equal(raw_int(t->path, "SELECT count(*) FROM messages"), CK_JOBS);
 	assert_int_equal(raw_int(t->path, "SELECT integrity_check = 'ok' FROM "
 	                                  "pragma_integrity_check"),
@@ -633,6 +655,58 @@ static void test_upkeep_leaves_lock(void **state)
 	event_base_free(base);
 }
 
+/* --- upkeep waits for the commits after it (store.c) ----------------------- */
+
+#define UG_COMMITS  40   /* one message each, one after the other */
+#define UG_PAUSE_US 2000 /* between them */
+
+/*
+ * A commit's search indexing waits up to 25 ms for the commits after it
+ * and runs once for all of them: 40 commits 2 ms apart get about one
+ * upkeep step per 25 ms they take, not one each (the writer is idle after
+ * every one). And the last ones are indexed without any further write to
+ * wake the writer.
+ */
+static void test_upkeep_groups_commits(void **state)
+{
+	struct tctx *t = *state;
+	struct astore a;
+	struct store_stats s0, s1;
+	int64_t t0, span_ms, last_id = 0, max_id = 0, deadline;
+	sqlite3 *db = NULL;
+
+	astore_open(t, &a, "grouped");
+	usleep(100000); /* the room's own upkeep is done */
+	store_stats(a.st, &s0);
+	t0 = time_mono_ms();
+	for (int i = 0; i < UG_COMMITS; i++) {
+		store_submit_write(a.st, ck_write, ck_done, &a.run);
+		while (a.run.done < i + 1)
+			event_base_loop(a.base, EVLOOP_ONCE);
+		usleep(UG_PAUSE_US); /* the writer has nothing to do: its upkeep could run */
+	}
+	span_ms = time_mono_ms() - t0;
+	assert_int_equal(a.run.failed, 0);
+	assert_int_equal(sqlite3_open(t->path, &db), SQLITE_OK);
+	deadline = time_mono_ms() + 5000;
+	while (time_mono_ms() < deadline) {
+		max_id = uk_int(db, "SELECT max(id) FROM messages");
+		last_id = uk_int(db, "SELECT last_id FROM fts_state");
+		if (last_id == max_id)
+			break;
+		usleep(5000);
+	}
+	sqlite3_close(db);
+	assert_int_equal(last_id, max_id); /* indexed with no write after the last */
+	store_stats(a.st, &s1);
+	assert_int_equal(s1.commits - s0.commits, UG_COMMITS);
+	print_message("%d commits in %lld ms: %llu upkeep steps\n", UG_COMMITS, (long long)span_ms,
+	              (unsigned long long)(s1.upkeep_steps - s0.upkeep_steps));
+	assert_true(s1.upkeep_steps - s0.upkeep_steps >= 1);
+	assert_true(s1.upkeep_steps - s0.upkeep_steps <= (uint64_t)(span_ms / 25 + 2));
+	astore_close(&a);
+}
+
 struct hog {
 	const char *path;
 	atomic_bool stop;
@@ -710,6 +784,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_fts_in_step, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checkpointer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_upkeep_leaves_lock, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_upkeep_groups_commits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lock_wait_short_gaps, setup, teardown),
 	};
 
