@@ -34,24 +34,23 @@ static void id_entropy(uint8_t *out, unsigned n)
 void id_new(int64_t ms, char out[ID_LEN + 1])
 {
 	uint8_t b[16];
-	uint64_t t = (uint64_t)ms;
-	int bit = 0;
+	uint64_t t = (uint64_t)ms, hi = 0, lo = 0;
 
 	for (int i = 0; i < 6; i++)
 		b[i] = (uint8_t)(t >> (40 - 8 * i));
 	id_entropy(b + 6, 10);
-	/* 128 bits -> 26 base32 digits (130 bits; the first digit holds 3). */
-	for (int i = 0; i < ID_LEN; i++) {
-		int v = 0;
-
-		for (int k = 0; k < 5; k++, bit++) {
-			int src = bit - 2; /* two leading zero bits */
-
-			v <<= 1;
-			if (src >= 0)
-				v |= (b[src / 8] >> (7 - src % 8)) & 1;
-		}
-		out[i] = crockford[v];
+	/*
+	 * 128 bits -> 26 base32 digits (130 bits; the first digit holds 3),
+	 * five bits at a time from the right of the 128-bit number hi:lo.
+	 */
+	for (int i = 0; i < 8; i++) {
+		hi = hi << 8 | b[i];
+		lo = lo << 8 | b[8 + i];
+	}
+	for (int i = ID_LEN - 1; i >= 0; i--) {
+		out[i] = crockford[lo & 31];
+		lo = lo >> 5 | hi << 59;
+		hi >>= 5;
 	}
 	out[ID_LEN] = '\0';
 }

@@ -304,10 +304,14 @@ static const char *escape_of(char c)
 
 size_t irc_tag_escape(const char *in, char *out, size_t outlen)
 {
-	size_t need = 0, w = 0;
-	bool full = outlen == 0;
+	/* the part before the first character to escape in one copy (all of a time or msgid) */
+	size_t need = strcspn(in, "; \\\r\n");
+	size_t w = outlen == 0 ? 0 : need < outlen ? need : outlen - 1;
+	bool full = outlen == 0 || w < need;
 
-	for (; *in; in++) {
+	if (w > 0)
+		memcpy(out, in, w);
+	for (in += need; *in; in++) {
 		const char *e = escape_of(*in);
 		size_t n = e ? 2 : 1;
 
@@ -421,13 +425,21 @@ static size_t body_room(const struct irc_out *o)
  * when space_too) by repl. */
 static void body_put(struct irc_out *o, const char *s, size_t n, bool space_too, char repl)
 {
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
+	char *d = o->buf + o->len, *end = d + n;
 
-		if (c == '\r' || c == '\n' || (space_too && c == ' '))
-			c = repl;
-		o->buf[o->len++] = c;
+	/* copy, then mend in place: every line rendered comes here, most of it trailing text */
+	memmove(d, s, n);
+	if (space_too) {
+		for (char *p = d; p < end; p++)
+			if (*p == '\r' || *p == '\n' || *p == ' ')
+				*p = repl;
+	} else {
+		for (char *p = d; (p = memchr(p, '\r', (size_t)(end - p))) != NULL; p++)
+			*p = repl;
+		for (char *p = d; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+			*p = repl;
 	}
+	o->len += n;
 	o->buf[o->len] = '\0';
 }
 

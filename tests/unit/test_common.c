@@ -419,6 +419,13 @@ static void test_id_order(void **state)
 	}
 	id_new(0, cur);
 	assert_memory_equal(cur, "0000000000", 10);
+	/* the time's digits exactly: Crockford base32 of the 48-bit milliseconds */
+	id_new(1, cur);
+	assert_memory_equal(cur, "0000000001", 10);
+	id_new(1795694400123, cur); /* 0x1a217ba127b */
+	assert_memory_equal(cur, "01m8bvm4kv", 10);
+	id_new(((int64_t)1 << 48) - 1, cur);
+	assert_memory_equal(cur, "7zzzzzzzzz", 10);
 }
 
 static void test_id_unique(void **state)

@@ -321,20 +321,31 @@ static void test_tag_escape(void **state)
 
 static void test_tag_escape_truncation(void **state)
 {
+	static const struct {
+		const char *in;  /* value */
+		size_t outlen;   /* room given */
+		size_t need;     /* returned: the whole escaped length */
+		const char *out; /* what is written */
+	} cases[] = {
+	    /* "a\:b" needs 4; with room for 2 the escape is not split */
+	    {"a;b", 3, 4, "a"},
+	    {"a;b", 4, 4, "a\\:"},
+	    {"a;b", 5, 4, "a\\:b"},
+	    /* a cut inside the part with nothing to escape (copied in one piece) */
+	    {"abcdef", 4, 6, "abc"},
+	    {"abc;d", 3, 6, "ab"},
+	    {"abcdefg", 8, 7, "abcdefg"},
+	    /* after a cut nothing later is written, even if it would fit */
+	    {"; x", 2, 5, ""},
+	};
 	char out[8];
 
 	(void)state;
-	memset(out, 'Z', sizeof(out));
-	/* "a\:b" needs 4; with room for 2 the escape is not split */
-	assert_int_equal(irc_tag_escape("a;b", out, 3), 4);
-	assert_string_equal(out, "a");
-	assert_int_equal(irc_tag_escape("a;b", out, 4), 4);
-	assert_string_equal(out, "a\\:");
-	assert_int_equal(irc_tag_escape("a;b", out, 5), 4);
-	assert_string_equal(out, "a\\:b");
-	/* after a cut nothing later is written, even if it would fit */
-	assert_int_equal(irc_tag_escape("; x", out, 2), 5);
-	assert_string_equal(out, "");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(out, 'Z', sizeof(out));
+		assert_int_equal(irc_tag_escape(cases[i].in, out, cases[i].outlen), cases[i].need);
+		assert_string_equal(out, cases[i].out);
+	}
 	/* outlen 0: nothing written, length reported */
 	out[0] = 'Q';
 	assert_int_equal(irc_tag_escape("a b", out, 0), 4);
