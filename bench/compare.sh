@@ -241,14 +241,13 @@ sys.exit(0 if ok else 1)
 PY
 }
 
-# fanout_runs RATE: the JSON files of PEER's runs at RATE (fanout$RATE.json
-# is the first, fanout$RATE.2.json the second, ...).
+# fanout_runs RATE: the scenario names of PEER's runs at RATE (fanout$RATE,
+# then fanout$RATE.2, ...; each keeps $TMP/json/PEER.NAME.json).
 fanout_runs() {
 	local k n=1
 	[ "$1" -lt "$ALWAYS_RATE" ] || n=$REPEATS
-	for k in $(seq 1 "$n"); do
-		if [ "$k" = 1 ]; then echo "$TMP/json/$PEER.fanout$1.json"; else echo "$TMP/json/$PEER.fanout$1.$k.json"; fi
-	done
+	echo "fanout$1"
+	for k in $(seq 2 "$n"); do echo "fanout$1.$k"; done
 }
 
 # --- the scenarios ----------------------------------------------------------
@@ -260,14 +259,14 @@ for PEER in $SERVERS; do
 	"write_${PEER}_config"
 	for rate in $RATES; do
 		wanted fanout || break
-		mapfile -t runs < <(fanout_runs "$rate")
-		for f in "${runs[@]}"; do
-			f="${f##*/$PEER.}"
-			run_scenario "${f%.json}" --mode latency --clients 1000 --rooms 10 \
+		files=()
+		for name in $(fanout_runs "$rate"); do
+			run_scenario "$name" --mode latency --clients 1000 --rooms 10 \
 				--rate "$rate" --size 100 --duration "$DURATION" --warmup "$WARMUP" \
 				--drain "$DRAIN" --setup-timeout 90
+			files+=("$TMP/json/$PEER.$name.json")
 		done
-		[ "$rate" -lt "$ALWAYS_RATE" ] || holds "$rate" "${runs[@]}" ||
+		[ "$rate" -lt "$ALWAYS_RATE" ] || holds "$rate" "${files[@]}" ||
 			{ echo "compare.sh: $PEER does not hold $rate msg/s: no higher rate" >&2; break; }
 	done
 	! wanted small ||

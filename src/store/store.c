@@ -357,7 +357,8 @@ static bool queue_idle(struct store_queue *q)
  * Upkeep between batches, only while no write waits (so it never delays a
  * commit by more than one small step): the backend's deferred work, e.g.
  * indexing the newest messages for search. Returns 0 when it is all done,
- * 1 when a write came first and work is left, -1 when a step failed.
+ * 1 when a write came first (work may be left: the next batch goes on with
+ * it), -1 when a step failed.
  */
 static int writer_idle(struct store *st)
 {
